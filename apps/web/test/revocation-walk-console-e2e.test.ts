@@ -34,6 +34,13 @@ describe('web console: revoking, CRL and OCSP, the audit trail and the dashboard
       .getByRole('option')
       .evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
 
+  // the `q` of an `audit.actors` request the console made (undefined: another request)
+  const actorsAsked = (url: string) => {
+    const u = new URL(url);
+    if (!u.pathname.endsWith('/trpc/audit.actors')) return undefined;
+    return (JSON.parse(u.searchParams.get('input') ?? '{}') as { q?: string }).q;
+  };
+
   beforeAll(async () => {
     session = await openConsole({ prefix: 'pkim-e2e-revocation-walk' });
     ({ server, page, base } = session);
@@ -257,7 +264,11 @@ describe('web console: revoking, CRL and OCSP, the audit trail and the dashboard
     await actor.click();
     await expect.poll(offered, POLL).toEqual(['admin (user)', 'audrey (user)', 'deploy-bot (API token)']);
     expect(await actor.getAttribute('aria-expanded')).toBe('true');
+    // what is typed is asked of the server (audit.actors' `q`), which answers with the names that begin with it only
+    const asked = page.waitForResponse((r) => actorsAsked(r.url()) === 'de', POLL);
     await actor.pressSequentially('de');
+    const answer = (await (await asked).json()) as { result: { data: { items: { name: string }[] } } };
+    expect(answer.result.data.items.map((a) => a.name)).toEqual(['deploy-bot']);
     await expect.poll(offered, POLL).toEqual(['deploy-bot (API token)']);
     await actorList().getByRole('option', { name: 'deploy-bot (API token)' }).click();
     expect(await actor.inputValue()).toBe('deploy-bot');

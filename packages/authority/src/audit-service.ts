@@ -3,14 +3,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { PkiError, canonicalJson, newId, type Clock } from '@pkim/shared';
 import type { AuditEventRow, NewAuditEvent, Store } from '@pkim/store';
-import type {
-  Actor,
-  AuditActorView,
-  AuditCheckpointView,
-  AuditEventView,
-  AuditService,
-  AuditVerifyResult,
-} from './types';
+import type { Actor, AuditCheckpointView, AuditEventView, AuditService, AuditVerifyResult } from './types';
 
 export function actorId(actor: Actor | string): string {
   return typeof actor === 'string' ? actor : actor.id;
@@ -175,13 +168,10 @@ export function createAuditService(deps: AuditServiceDeps): AuditService {
       return withActorNames(store, await store.audit.list({ ...query, actor }));
     },
 
-    async actors(reader) {
+    async actors(query, reader) {
       mayRead(reader);
-      // by name; a user before a token of the same name
-      const kind = (a: AuditActorView) => (a.kind === 'user' ? 0 : 1);
-      const order = (a: AuditActorView, b: AuditActorView) =>
-        a.name.localeCompare(b.name) || kind(a) - kind(b) || a.id.localeCompare(b.id);
-      return (await store.audit.namedActors()).sort(order);
+      // by name (code point order), a user before a token of the same name: the store's order, a page at a time
+      return store.audit.namedActors(query);
     },
 
     async verify(): Promise<AuditVerifyResult> {

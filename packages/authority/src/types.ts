@@ -651,9 +651,14 @@ export interface AuditService {
   /**
    * The users and API tokens that appear in the audit log as actors, by name (what the `actor` filter takes), sorted
    * by name: readable by whoever may read the log (the console's Actor picker for an auditor, who may not list users
-   * or tokens). A principal limited to some CAs is refused as by `list`.
+   * or tokens). A page at a time (`limit`, default 100, at most 1000; `cursor`: the previous page's `nextCursor`),
+   * sorted by name in code point order, a user before a token of its name; `q`: only the names that begin with it
+   * (letter case aside). A principal limited to some CAs is refused as by `list`.
    */
-  actors(reader?: Actor): Promise<AuditActorView[]>;
+  actors(
+    query: { q?: string; limit?: number; cursor?: string | null },
+    reader?: Actor,
+  ): Promise<{ items: AuditActorView[]; nextCursor: string | null }>;
   /** the hash chain, then the signed checkpoints (tail truncation, rewrite before the checkpoint) */
   verify(): Promise<AuditVerifyResult>;
   /**

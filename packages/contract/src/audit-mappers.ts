@@ -38,9 +38,9 @@ export function toAuditEventPage(rows: AuditEventRecord[], limit: number) {
   return { items: rows.map(toAuditEventDto), nextCursor: rows.length >= limit && last ? String(last.seq) : null };
 }
 
-/** the audit log's actors by name → one page (never paged: a deployment's users and tokens) */
-export function toAuditActorPage(actors: readonly AuditActorDto[]) {
-  return { items: actors.map(({ id, kind, name }) => ({ id, kind, name })), nextCursor: null };
+/** a page of the audit log's actors by name → the wire (no field beyond the DTO's) */
+export function toAuditActorPage(page: { items: readonly AuditActorDto[]; nextCursor: string | null }) {
+  return { items: page.items.map(({ id, kind, name }) => ({ id, kind, name })), nextCursor: page.nextCursor };
 }
 
 /** the authority's checkpoint (its time in epoch ms) → the wire (RFC 3339) */

@@ -29,8 +29,20 @@ export const auditEventPageSchema = pageSchema(auditEventSchema);
  */
 export const auditActorSchema = z.object({ id: z.string(), kind: z.enum(['user', 'token']), name: z.string() });
 export type AuditActorDto = z.infer<typeof auditActorSchema>;
-/** every actor at once (one page, `nextCursor` null: a deployment's users and tokens) */
+/** a page of them, by name (`nextCursor`: pass it back as `cursor` for the next page; null: the last page) */
 export const auditActorPageSchema = pageSchema(auditActorSchema);
+/**
+ * `audit.actors`' input: paged as `audit.list` and `certificate.list` (`limit` 1–1000, default 100; `cursor`: the
+ * previous page's `nextCursor`), `q`: only the names that begin with it (letter case aside)
+ */
+export const auditActorsInputSchema = z
+  .object({
+    q: z.string().max(128).optional(),
+    limit: z.number().int().min(1).max(1000).default(100),
+    /** `nextCursor` of the previous page */
+    cursor: z.string().max(512).nullable().optional(),
+  })
+  .strict();
 
 /** The store's audit event (epoch ms) — what {@link toAuditEventDto} maps from. */
 export interface AuditEventRecord extends Omit<AuditEventDto, 'time'> {

@@ -92,6 +92,39 @@ function decodeNameCursor(cursor: string): string {
   return name;
 }
 
+/** who acted, by kind: a user before a token of the same name (the cursor holds the index) */
+const ACTOR_KINDS = ['user', 'token'] as const;
+interface NamedActor {
+  id: string;
+  kind: (typeof ACTOR_KINDS)[number];
+  name: string;
+}
+const utf8 = (s: string) => Buffer.from(s, 'utf8');
+/** the order of `audit.namedActors`: name in code point order (UTF-8 bytes, as the databases compare), kind, id */
+function compareActors(a: NamedActor, b: NamedActor): number {
+  return (
+    Buffer.compare(utf8(a.name), utf8(b.name)) ||
+    ACTOR_KINDS.indexOf(a.kind) - ACTOR_KINDS.indexOf(b.kind) ||
+    Buffer.compare(utf8(a.id), utf8(b.id))
+  );
+}
+/** Cursor of `audit.namedActors`: base64url of the page's last `[name, kind index, id]`. */
+function encodeActorCursor(a: NamedActor): string {
+  return Buffer.from(JSON.stringify([a.name, ACTOR_KINDS.indexOf(a.kind), a.id]), 'utf8').toString('base64url');
+}
+function decodeActorCursor(cursor: string): { name: string; kind: number; id: string } {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(v) && v.length === 3) {
+      const [name, kind, id] = v as unknown[];
+      if (typeof name === 'string' && (kind === 0 || kind === 1) && typeof id === 'string') return { name, kind, id };
+    }
+  } catch {
+    // fall through
+  }
+  throw new PkiError('input.invalid', 'The page cursor is not valid (pass back the nextCursor of a previous page)');
+}
+
 function safeInt(v: number, what: string): number {
   if (!Number.isSafeInteger(v)) throw new PkiError('input.invalid', `${what} must be an integer, got ${v}`);
   return v;
@@ -1150,16 +1183,46 @@ export function createRepositories(
       const [row] = await db.select({ n: max(A.seq) }).from(A);
       return Number(row?.n ?? 0);
     },
-    async namedActors() {
-      const acted = (id: Column) => sql`exists (select 1 from ${A} where ${A.actor} = ${id})`;
-      const U = t.users;
-      const T = t.apiTokens;
-      const users = await db.select({ id: U.id, name: U.username }).from(U).where(acted(U.id));
-      const tokens = await db.select({ id: T.id, name: T.name }).from(T).where(acted(T.id));
-      return [
-        ...users.map((u) => ({ ...u, kind: 'user' as const })),
-        ...tokens.map((k) => ({ ...k, kind: 'token' as const })),
-      ];
+    async namedActors(query = {}) {
+      const limit = pageSize(query.limit);
+      const after = query.cursor ? decodeActorCursor(query.cursor) : undefined;
+      // by name in code point order on both engines (SQLite's BINARY; PostgreSQL's "C"), a user before a token
+      const bin = (c: Column) => (dialect === 'postgres' ? sql`${c} collate "C"` : sql`${c}`);
+      const prefix = query.q ? `${query.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : undefined;
+      const arm = async (kind: 'user' | 'token', id: Column, name: Column) => {
+        const k = ACTOR_KINDS.indexOf(kind);
+        // the rows after the cursor's (name, kind, id) in this arm's kind
+        const past =
+          after === undefined
+            ? undefined
+            : k > after.kind
+              ? sql`${bin(name)} >= ${after.name}`
+              : k < after.kind
+                ? sql`${bin(name)} > ${after.name}`
+                : sql`(${bin(name)} > ${after.name} or (${name} = ${after.name} and ${bin(id)} > ${after.id}))`;
+        const rows = await db
+          .select({ id: sql<string>`${id}`, name: sql<string>`${name}` })
+          .from(kind === 'user' ? t.users : t.apiTokens)
+          .where(
+            and(
+              prefix === undefined ? undefined : sql`lower(${name}) like lower(${prefix}) escape '\\'`,
+              past,
+              // one probe of the actor index (audit_events_actor_seq_idx) per candidate, until the page is full
+              sql`exists (select 1 from ${A} where ${A.actor} = ${id})`,
+            ),
+          )
+          .orderBy(bin(name), bin(id))
+          .limit(limit + 1);
+        return rows.map((r) => ({ id: String(r.id), kind, name: String(r.name) }));
+      };
+      const both = [
+        ...(await arm('user', t.users.id, t.users.username)),
+        ...(await arm('token', t.apiTokens.id, t.apiTokens.name)),
+      ].sort(compareActors);
+      const more = both.length > limit;
+      const items = both.slice(0, limit);
+      const last = items[items.length - 1];
+      return { items, nextCursor: more && last ? encodeActorCursor(last) : null };
     },
   };
 

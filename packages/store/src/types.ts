@@ -623,10 +623,17 @@ export interface AuditRepository {
   >;
   count(): Promise<number>;
   /**
-   * the users and API tokens that have acted (at least one event is theirs), by name: one probe of the actor index
-   * per user and per token (a deleted user's or token's events have no name to offer)
+   * the users and API tokens that have acted (at least one event is theirs), by name — in code point order, a user
+   * before a token of its name, then by id — a page at a time (`limit`, default 100, at most 1000; `cursor`: the
+   * previous page's `nextCursor`); `q`: only names that begin with it (letter case aside). Reads the users and
+   * tokens in name order and probes the actor index once per candidate, never a scan of the log; a deleted user's or
+   * token's events have no name to offer.
    */
-  namedActors(): Promise<{ id: string; kind: 'user' | 'token'; name: string }[]>;
+  namedActors(query?: {
+    q?: string;
+    limit?: number;
+    cursor?: string | null;
+  }): Promise<Page<{ id: string; kind: 'user' | 'token'; name: string }>>;
 }
 
 export interface UserRepository {

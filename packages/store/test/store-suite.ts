@@ -2565,31 +2565,65 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       });
     });
 
-    it('namedActors: the users and API tokens that acted, not those that did not or were deleted since', async () => {
+    it('namedActors: who acted (users, API tokens), by name, paged, by prefix; not those deleted since', async () => {
       const store = await newStore();
       const ada = makeUser({ username: 'ada' });
+      const adam = makeUser({ username: 'Adam' });
+      const underscore = makeUser({ username: 'a_b' });
       const quiet = makeUser({ username: 'quiet' });
       const gone = makeUser({ username: 'gone' });
       const bot = makeToken({ name: 'deploy-bot' });
       const idle = makeToken({ name: 'idle' });
-      const namesake = makeToken({ name: 'ada' });
+      // two tokens that share a user's name: listed beside it, after it (the `actor` filter takes the name: all three)
+      const namesakes = [makeToken({ name: 'ada' }), makeToken({ name: 'ada' })];
+      const acted = [ada, adam, underscore, gone, bot, ...namesakes];
       await store.commit({
-        insertUsers: [ada, quiet, gone],
-        insertTokens: [bot, idle, namesake],
-        audit: [ada, gone, bot, namesake].map((a) => makeEvent({ actor: a.id })).concat(makeEvent({ actor: 'system' })),
+        insertUsers: [ada, adam, underscore, quiet, gone],
+        insertTokens: [bot, idle, ...namesakes],
+        audit: acted.map((a) => makeEvent({ actor: a.id })).concat(makeEvent({ actor: 'system' })),
       });
       // a user deleted since (the product disables users; a restore or an operator's SQL may remove one): its events
       // stay in the log, with no name to offer
       await getEngine().rawSql(url, `delete from users where id = '${gone.id}'`);
-      const byName = (a: { name: string; id: string }, b: { name: string; id: string }) =>
-        a.name.localeCompare(b.name) || a.id.localeCompare(b.id);
-      expect((await store.audit.namedActors()).sort(byName)).toEqual(
-        [
-          { id: ada.id, kind: 'user', name: 'ada' },
-          { id: namesake.id, kind: 'token', name: 'ada' },
-          { id: bot.id, kind: 'token', name: 'deploy-bot' },
-        ].sort(byName),
-      );
+      const [t1, t2] = namesakes.sort((a, b) => (a.id < b.id ? -1 : 1));
+      // code point order (upper case first), a user before a token of its name, tokens of one name by id
+      const all = [
+        { id: adam.id, kind: 'user', name: 'Adam' },
+        { id: underscore.id, kind: 'user', name: 'a_b' },
+        { id: ada.id, kind: 'user', name: 'ada' },
+        { id: t1!.id, kind: 'token', name: 'ada' },
+        { id: t2!.id, kind: 'token', name: 'ada' },
+        { id: bot.id, kind: 'token', name: 'deploy-bot' },
+      ];
+      expect(await store.audit.namedActors()).toEqual({ items: all, nextCursor: null });
+      // page after page (across the user and the tokens of one name too), each page full but the last
+      const pages = async (q: string | undefined, limit: number) => {
+        const seen: unknown[] = [];
+        let cursor: string | null = null;
+        do {
+          const page: Awaited<ReturnType<Store['audit']['namedActors']>> = await store.audit.namedActors({
+            q,
+            limit,
+            cursor,
+          });
+          if (page.nextCursor) expect(page.items).toHaveLength(limit);
+          seen.push(...page.items);
+          cursor = page.nextCursor;
+          // a cursor that does not move on would page for ever
+          expect(seen.length, 'more rows than there are').toBeLessThanOrEqual(all.length);
+        } while (cursor);
+        return seen;
+      };
+      for (const limit of [1, 2, 4]) expect(await pages(undefined, limit), `limit ${limit}`).toEqual(all);
+      // a name prefix, letter case aside; `_` and `%` are themselves
+      const ad = all.filter((a) => a.name.toLowerCase().startsWith('ad'));
+      expect(ad.map((a) => a.name)).toEqual(['Adam', 'ada', 'ada', 'ada']);
+      expect(await pages('ad', 100)).toEqual(ad);
+      expect(await pages('AD', 3)).toEqual(ad);
+      expect(await pages('a_', 100)).toEqual([all[1]]);
+      expect(await pages('%', 100)).toEqual([]);
+      expect(await store.audit.namedActors({ q: 'zz' })).toEqual({ items: [], nextCursor: null });
+      await expectPkiError(store.audit.namedActors({ cursor: 'not-a-cursor' }), 'input.invalid');
     });
 
     it('detects a deleted event as a gap in the sequence', async () => {

@@ -1,18 +1,23 @@
 import { useId, useState } from 'react';
-import { useQuery } from '@tanstack/react-query';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { trpc } from '../lib/trpc';
 import { useMe } from '../lib/auth';
+import { useDebounced } from '../lib/hooks';
 import { cn } from '../lib/utils';
 import { Input } from './ui/input';
 
 /** an option's kind in words */
 const KIND = { user: 'user', token: 'API token' } as const;
+/** how many names the list offers at once (the first page of `audit.actors`: typing more narrows it) */
+export const ACTOR_OPTIONS = 20;
 
 /**
  * The audit log's Actor field: a text field (a username, an API token's name or any actor id, as typed) with a
  * listbox of who acted in the log — the users and API tokens by name (`audit.actors`, readable by every viewer who
- * may read the log: an auditor too) — those whose name begins with what is typed. A click, or ↓/↑ and Enter, puts
- * the name in the field; Escape closes the list; Enter with no option chosen submits the form as before.
+ * may read the log: an auditor too) — those whose name begins with what is typed: the server is asked with it
+ * (`q`, once typing pauses) for the first {@link ACTOR_OPTIONS}, so a deployment's thousands of users are never read
+ * whole. A click, or ↓/↑ and Enter, puts the name in the field; Escape closes the list; Enter with no option chosen
+ * submits the form as before.
  */
 export function ActorPicker({
   value,
@@ -24,12 +29,17 @@ export function ActorPicker({
   className?: string;
 }) {
   const { can } = useMe();
-  const actors = useQuery({ ...trpc.audit.actors.queryOptions(), enabled: can('audit:read') });
   const [open, setOpen] = useState(false);
+  const typed = useDebounced(value.trim(), 200);
+  const actors = useQuery({
+    ...trpc.audit.actors.queryOptions({ q: typed || undefined, limit: ACTOR_OPTIONS }),
+    enabled: can('audit:read') && open,
+    placeholderData: keepPreviousData,
+  });
   const [active, setActive] = useState(-1);
   const listId = useId();
-  const typed = value.trim().toLowerCase();
-  const options = (actors.data?.items ?? []).filter((a) => a.name.toLowerCase().startsWith(typed));
+  const options = actors.data?.items ?? [];
+  const more = actors.data?.nextCursor != null;
   const shown = open && options.length > 0;
   const optionId = (i: number) => `${listId}-${i}`;
   const choose = (name: string) => {
@@ -108,6 +118,11 @@ export function ActorPicker({
               </li>
             ))
           : null}
+        {shown && more ? (
+          <li role="presentation" className="px-3 py-1.5 text-xs text-muted-foreground" data-actor-more>
+            more: type more of the name
+          </li>
+        ) : null}
       </ul>
     </div>
   );

@@ -1,5 +1,6 @@
 import {
   auditActorPageSchema,
+  auditActorsInputSchema,
   auditEventPageSchema,
   auditListInputSchema,
   auditVerifyOutputSchema,
@@ -20,10 +21,16 @@ export const auditRouter = router({
       return toAuditEventPage(await ctx.authority.audit.list({ ...query, afterSeq: from }, ctx.actor), query.limit);
     }),
 
-  /** the users and API tokens that appear in the log, by name (the console's Actor picker, for every reader) */
+  /**
+   * the users and API tokens that appear in the log, by name, a page at a time, `q` a name prefix (the console's
+   * Actor picker asks with what is typed, for every reader)
+   */
   actors: procedure()
+    .input(auditActorsInputSchema.optional())
     .output(auditActorPageSchema)
-    .query(async ({ ctx }) => toAuditActorPage(await ctx.authority.audit.actors(ctx.actor))),
+    .query(async ({ ctx, input }) =>
+      toAuditActorPage(await ctx.authority.audit.actors(input ?? { limit: 100 }, ctx.actor)),
+    ),
 
   /** walks the hash chain and reports the first broken link */
   verify: procedure()
