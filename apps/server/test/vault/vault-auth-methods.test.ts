@@ -194,7 +194,11 @@ describe('sys/auth', () => {
   }, 120_000);
 });
 
-/** hvac's own calls (Debian python3-hvac): read_auth_method_tuning, tune_auth_method; each answer or its error */
+/**
+ * hvac's own calls (Debian python3-hvac): read_auth_method_tuning, tune_auth_method (`sys/auth/<path>/tune`), and
+ * read_mount_configuration, tune_mount_configuration of `auth/<path>` (`sys/mounts/auth/<path>/tune`, ops `mread`
+ * and `mtune`); each answer or its error
+ */
 function hvacTune(calls: [string, string, Record<string, unknown>?][], token = f.token): Promise<any[]> {
   const script = `
 import hvac, json, sys
@@ -203,7 +207,10 @@ out = []
 for call in json.loads(sys.argv[3]):
     op, path, kw = call[0], call[1], (call[2] if len(call) > 2 else {})
     try:
-        r = c.sys.read_auth_method_tuning(path) if op == 'read' else c.sys.tune_auth_method(path, **kw)
+        if op == 'read': r = c.sys.read_auth_method_tuning(path)
+        elif op == 'tune': r = c.sys.tune_auth_method(path, **kw)
+        elif op == 'mread': r = c.sys.read_mount_configuration('auth/' + path)
+        else: r = c.sys.tune_mount_configuration('auth/' + path, **kw)
         out.append(r if isinstance(r, dict) else {'status': r.status_code})
     except hvac.exceptions.VaultError as e:
         out.append({'error': type(e).__name__, 'errors': e.errors})
@@ -277,6 +284,57 @@ describe('sys/auth/<path>/tune', () => {
     expect(event).toMatchObject({ target: 'auth/approle/', details: { description: 'CI logins' } });
     const list = await vault(['auth', 'list']);
     expect(list.out).toContain('CI logins');
+  });
+
+  it("answers sys/mounts/auth/<path>/tune (OpenBao's no-sudo twin) as sys/auth/<path>/tune, raw and hvac", async () => {
+    for (const type of ['token', 'approle', 'kubernetes', 'userpass']) {
+      const twin = await vaultCall(f, 'GET', `sys/mounts/auth/${type}/tune`);
+      const auth = await vaultCall(f, 'GET', `sys/auth/${type}/tune`);
+      expect([twin.status, twin.body.data ?? twin.body], type).toEqual([auth.status, auth.body.data ?? auth.body]);
+    }
+    const before = await state();
+    for (const [path, body] of [
+      ['approle', { default_lease_ttl: '2h' }],
+      ['token', { token_type: 'batch' }],
+      ['approle', { force_no_cache: true }],
+      ['userpass', { description: 'x' }],
+    ] as const) {
+      const twin = await vaultCall(f, 'POST', `sys/mounts/auth/${path}/tune`, body);
+      const auth = await vaultCall(f, 'POST', `sys/auth/${path}/tune`, body);
+      expect([twin.status, twin.body], `${path} ${JSON.stringify(body)}`).toEqual([auth.status, auth.body]);
+      expect(twin.status).toBe(400);
+    }
+    expect(await state()).toEqual(before);
+
+    const [tuned, read, refused] = await hvacTune([
+      ['mtune', 'kubernetes', { description: 'cluster logins', default_lease_ttl: 3600 }],
+      ['mread', 'kubernetes'],
+      ['mtune', 'kubernetes', { max_lease_ttl: '24h' }],
+    ]);
+    expect(tuned).toEqual({ status: 204 });
+    expect(read.data).toEqual((await vaultCall(f, 'GET', 'sys/auth/kubernetes/tune')).body.data);
+    expect(read.data.description).toBe('cluster logins');
+    expect(refused.error).toBe('InvalidRequest');
+    expect(refused.errors[0]).toContain('max_lease_ttl of auth/kubernetes/ is 0 here');
+    expect((await vaultCall(f, 'GET', 'sys/auth')).body.data['kubernetes/'].description).toBe('cluster logins');
+    const [event] = await f.authority.audit.list({ action: 'vault.auth_tuned', order: 'desc', limit: 1 });
+    expect(event).toMatchObject({ target: 'auth/kubernetes/', details: { description: 'cluster logins' } });
+
+    // the permissions of sys/auth/<path>/tune: ca:read reads, token:manage tunes, none 403
+    const operator = await tokenOf('twin operator', 'operator');
+    const issuer = await tokenOf('twin issuer', 'operator', ['certificate:issue']);
+    const unchanged = await state();
+    expect((await vaultCall(f, 'GET', 'sys/mounts/auth/approle/tune', undefined, { token: operator })).status).toBe(
+      200,
+    );
+    for (const token of [operator, issuer, null]) {
+      const r = await vaultCall(f, 'POST', 'sys/mounts/auth/approle/tune', { description: 'nope' }, { token });
+      expect(r.status, r.text).toBe(403);
+    }
+    for (const token of [issuer, null]) {
+      expect((await vaultCall(f, 'GET', 'sys/mounts/auth/approle/tune', undefined, { token })).status).toBe(403);
+    }
+    expect(await state()).toEqual(unchanged);
   });
 
   it('needs ca:read to read, token:manage to tune; no token 403', async () => {

@@ -157,6 +157,7 @@ export const SYSTEM_ROUTES: VaultRoute[] = [
     ops: {
       async read(c) {
         const { path, tune } = splitTune(c.path['*']);
+        if (tune && path.startsWith('auth/')) return readAuthTune(c, path.slice('auth/'.length));
         const m = await c.authority.vault.mounts.getMount(path);
         if (!m) return { kind: 'missing' };
         if (!tune) return json(mountEntry(m));
@@ -170,6 +171,7 @@ export const SYSTEM_ROUTES: VaultRoute[] = [
       },
       async write(c) {
         const { path, tune } = splitTune(c.path['*']);
+        if (tune && path.startsWith('auth/')) return writeAuthTune(c, path.slice('auth/'.length));
         if (tune) {
           await c.authority.vault.mounts.tuneMount(path, c.params, actorOf(c));
           return { kind: 'empty' };
@@ -229,13 +231,12 @@ export const SYSTEM_ROUTES: VaultRoute[] = [
     ops: {
       async read(c) {
         const { path, tune } = splitTune(c.path['*']);
-        const auth = c.authority.vault.auth;
-        return json(await (tune ? auth.readMethodTune(path, actorOf(c)) : auth.readMethod(path, actorOf(c))));
+        return tune ? readAuthTune(c, path) : json(await c.authority.vault.auth.readMethod(path, actorOf(c)));
       },
       async write(c) {
         const { path, tune } = splitTune(c.path['*']);
-        if (tune) await c.authority.vault.auth.tuneMethod(path, c.params, actorOf(c));
-        else await c.authority.vault.auth.enableMethod(path, c.params, actorOf(c));
+        if (tune) return writeAuthTune(c, path);
+        await c.authority.vault.auth.enableMethod(path, c.params, actorOf(c));
         return { kind: 'empty' };
       },
       async delete(c) {
@@ -348,6 +349,19 @@ export const SYSTEM_ROUTES: VaultRoute[] = [
     },
   },
 ];
+
+/**
+ * `sys/auth/<path>/tune` and its twin `sys/mounts/auth/<path>/tune` (OpenBao's handleAuthTuneRead/Write for both; the
+ * twin needs no sudo there): the same answers and permissions (ca:read reads, token:manage tunes)
+ */
+async function readAuthTune(c: VaultCall, path: string) {
+  return json(await c.authority.vault.auth.readMethodTune(path, actorOf(c)));
+}
+
+async function writeAuthTune(c: VaultCall, path: string) {
+  await c.authority.vault.auth.tuneMethod(path, c.params, actorOf(c));
+  return { kind: 'empty' } as const;
+}
 
 function splitTune(p: string): { path: string; tune: boolean } {
   const clean = p.replace(/\/+$/, '');
