@@ -86,6 +86,7 @@ export const COMMAND_EXAMPLES: Record<string, string[]> = {
 
   dashboard: ['pkim dashboard', 'pkim dashboard --json | jq -r .warnings[].code'],
   'audit list': ['pkim audit list --action certificate.revoked --limit 20'],
+  'audit actors': ['pkim audit actors --prefix de', 'pkim audit actors --limit 500 --json | jq -r .nextCursor'],
   'audit verify': ['pkim audit verify'],
   'audit checkpoint': ['pkim audit checkpoint'],
 

@@ -386,6 +386,13 @@ export const auditTable = (items: AuditLine[]): string =>
     ]),
   );
 
+/** `pkim audit actors`: who acted, by name */
+export const auditActorsTable = (items: { id: string; kind: string; name: string }[]): string =>
+  table(
+    ['NAME', 'KIND', 'ID'],
+    items.map((a) => [a.name, a.kind === 'token' ? 'API token' : a.kind, a.id]),
+  );
+
 /**
  * the URL an ACME client is given: the API's `directoryUrl` (under the server's public URL), else the directory's path
  * under `base` (remote mode: the server's URL this CLI reaches), else the path alone

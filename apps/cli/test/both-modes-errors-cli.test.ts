@@ -47,6 +47,7 @@ const BAD: Record<string, string | string[]> = {
   'crl generate': 'crl generate --ca no-such-ca',
   dashboard: 'dashboard --bogus',
   'audit list': 'audit list --limit 0',
+  'audit actors': ['audit actors --limit 0', 'audit actors --cursor not-a-cursor'],
   'audit verify': 'audit verify --bogus',
   'request list': 'request list --status bogus',
   'request show': 'request show req_0mx627yjffe75d9ed73c0eb7b8aa1',

@@ -35,6 +35,7 @@ const CLI_LISTS: Partial<Record<RestTwinName, string[]>> = {
   'certificate.list': ['cert', 'list'],
   'request.list': ['request', 'list'],
   'audit.list': ['audit', 'list', '--limit', '100'],
+  'audit.actors': ['audit', 'actors'],
   'token.list': ['token', 'list'],
   'user.list': ['user', 'list'],
   'spiffe.list': ['spiffe', 'list'],

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { PkiError } from '@pkim/shared';
 import type { CliContext } from '../cli-context';
 import { intOption } from '../cli-parsers';
-import { auditTable, date } from '../format';
+import { auditActorsTable, auditTable, date } from '../format';
 
 export function registerAuditCommand(program: Command, ctx: CliContext): void {
   const audit = program.command('audit').description('tamper-evident audit log');
@@ -41,6 +41,23 @@ export function registerAuditCommand(program: Command, ctx: CliContext): void {
         ctx.output(page, () => auditTable(rows));
       },
     );
+
+  audit
+    .command('actors')
+    .description(
+      "who acted in the log: the users and API tokens by name (what audit list's --actor takes), by name, a page at " +
+        'a time',
+    )
+    .option('--prefix <text>', 'only the names that begin with it (letter case aside)')
+    .option('--limit <n>', 'how many (1–1000)', intOption, 100)
+    .option('--cursor <cursor>', 'the next page: nextCursor of the previous --json page')
+    .action(async (o: { prefix?: string; limit: number; cursor?: string }) => {
+      if (o.limit < 1 || o.limit > 1000) throw new PkiError('input.invalid', `--limit: 1 to 1000, got ${o.limit}`);
+      const a = await ctx.openAuthority();
+      const page = await a.audit.actors({ q: o.prefix, limit: o.limit, cursor: o.cursor });
+      const out = ctx.options().json ? (await ctx.contract()).toAuditActorPage(page) : null;
+      ctx.output(out, () => auditActorsTable(page.items));
+    });
 
   audit
     .command('verify')

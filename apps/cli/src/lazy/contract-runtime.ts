@@ -4,6 +4,7 @@ export {
   pageOf,
   sshLists,
   toAcmeDirectoryDto,
+  toAuditActorPage,
   toAuditCheckpointDto,
   toAuditEventPage,
   toAuditVerifyDto,

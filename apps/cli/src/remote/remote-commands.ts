@@ -10,6 +10,7 @@ import { parseSans, readInputFile } from '../cli-parsers';
 import { writeOutputFile } from '../output-files';
 import { readPasswordFile } from '../export-output';
 import {
+  auditActorsTable,
   auditTable,
   casTable,
   certDetails,
@@ -426,6 +427,14 @@ export const CORE_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
       const out = paged ? { items, nextCursor: items.length >= limit && last ? String(last.seq) : null } : first;
       ctx.output(out, () => auditTable(items.map(auditLine)));
     },
+  },
+  'audit actors': {
+    procedure: 'audit.actors',
+    input: (_args, o) => ({ q: o.prefix, limit: o.limit, cursor: o.cursor }),
+    print: (ctx, out) =>
+      ctx.output(out, () =>
+        auditActorsTable(pageItems(out).map((a) => ({ id: str(a.id), kind: str(a.kind), name: str(a.name) }))),
+      ),
   },
   'audit verify': {
     procedure: 'audit.verify',
