@@ -720,12 +720,56 @@ async function atLeast(
  */
 export function hexPrefixCondition(column: Column, prefix: string): SQL {
   const conds = [gte(column, prefix), sql`${column} like ${`${prefix}%`}`];
-  // the smallest hex string above every string that starts with the prefix: increment with carry ("3af" → "3b")
+  const upper = hexSuccessor(prefix);
+  if (upper) conds.push(lt(column, upper));
+  return and(...conds)!;
+}
+
+/** hex characters of the fingerprint that certificates_fingerprint16_idx keys on (migration 0047) */
+export const FINGERPRINT_INDEXED_HEX = 16;
+
+/** the indexed expression, written as the index is (both engines match a query's expression to an index's by text) */
+function fingerprintHead(column: Column): SQL {
+  return sql`substr(${column}, 1, 16)`;
+}
+
+/** the fingerprint equals `sha256Hex` (lowercase): its first 16 characters on the index, the whole value re-checked */
+export function fingerprintCondition(column: Column, sha256Hex: string): SQL {
+  return and(eq(fingerprintHead(column), sha256Hex.slice(0, FINGERPRINT_INDEXED_HEX)), eq(column, sha256Hex))!;
+}
+
+/**
+ * The fingerprint starts with the lowercase hex `prefix`: up to 16 characters a range over the index's expression
+ * (as hexPrefixCondition), longer ones its equality on the first 16; the LIKE keeps the answer exact either way.
+ */
+export function fingerprintPrefixCondition(column: Column, prefix: string): SQL {
+  const head = fingerprintHead(column);
+  const exact = sql`${column} like ${`${prefix}%`}`;
+  if (prefix.length >= FINGERPRINT_INDEXED_HEX) return and(eq(head, prefix.slice(0, FINGERPRINT_INDEXED_HEX)), exact)!;
+  const conds = [gte(head, prefix), exact];
+  const upper = hexSuccessor(prefix);
+  if (upper) conds.push(lt(head, upper));
+  return and(...conds)!;
+}
+
+/** the smallest hex string above every string that starts with `prefix` ("3af" → "3b"); undefined for "fff…" */
+function hexSuccessor(prefix: string): string | undefined {
   const digits = '0123456789abcdef';
   let head = prefix;
   while (head.endsWith('f')) head = head.slice(0, -1);
-  if (head) conds.push(lt(column, head.slice(0, -1) + digits[digits.indexOf(head.slice(-1)) + 1]!));
-  return and(...conds)!;
+  return head ? head.slice(0, -1) + digits[digits.indexOf(head.slice(-1)) + 1]! : undefined;
+}
+
+/** The query of `findByFingerprint` (exported for the query-plan tests). */
+export function findByFingerprintQuery(db: QueryDb, t: Tables, sha256Hex: string) {
+  const C = t.certificates;
+  return db.select().from(C).where(fingerprintCondition(C.fingerprintSha256, sha256Hex.toLowerCase())).limit(1);
+}
+
+/** The fingerprint half of `findByHexPrefix` (exported for the query-plan tests); `prefix` lowercase hex. */
+export function findByFingerprintPrefixQuery(db: QueryDb, t: Tables, prefix: string, limit: number) {
+  const C = t.certificates;
+  return db.select().from(C).where(fingerprintPrefixCondition(C.fingerprintSha256, prefix)).limit(limit);
 }
 
 /**
@@ -863,7 +907,7 @@ export function createRepositories(
       return await findAllBySerialQuery(db, t, caIds, serialHex);
     },
     async findByFingerprint(sha256Hex) {
-      const [row] = await db.select().from(C).where(eq(C.fingerprintSha256, sha256Hex.toLowerCase())).limit(1);
+      const [row] = await findByFingerprintQuery(db, t, sha256Hex);
       return row;
     },
     async findByHexPrefix(hexPrefix, limit) {
@@ -878,7 +922,7 @@ export function createRepositories(
           .from(C)
           .where(and(inArray(C.caId, caIds), hexPrefixCondition(C.serialHex, p)))
           .limit(n),
-        db.select().from(C).where(hexPrefixCondition(C.fingerprintSha256, p)).limit(n),
+        findByFingerprintPrefixQuery(db, t, p, n),
       ]);
       return { serial, fingerprint };
     },

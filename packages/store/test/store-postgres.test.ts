@@ -20,6 +20,8 @@ import {
   expiryMergedQuery,
   expiryOrderQuery,
   findAllBySerialQuery,
+  findByFingerprintPrefixQuery,
+  findByFingerprintQuery,
   findRenewalsQuery,
   requesterCondition,
   requesterExpiryQuery,
@@ -397,7 +399,7 @@ describe('PostgreSQL store', () => {
         'certificates_ca_created_idx',
         'certificates_ca_serial_uq',
         'certificates_created_idx',
-        'certificates_fingerprint_idx',
+        'certificates_fingerprint16_idx',
         'certificates_pkey',
         'certificates_provisioner_created_idx',
         'certificates_renewed_from_idx',
@@ -412,6 +414,46 @@ describe('PostgreSQL store', () => {
         'audit_events_pkey',
         'audit_events_target_seq_idx',
       ]);
+    });
+  });
+
+  it('plans fingerprint lookups, whole and by prefix, on certificates_fingerprint16_idx (0047): no scan', async () => {
+    const url = await migratedDatabaseUrl();
+    const store = await openStore({ url });
+    const ca = makeCa();
+    await store.importRows('certificate_authorities', [ca] as unknown as Record<string, unknown>[]);
+    await store.importRows(
+      'certificates',
+      Array.from({ length: 6000 }, () => makeCert(ca.id)) as unknown as Record<string, unknown>[],
+    );
+    await store.close();
+    await withClient(url, async (c) => {
+      await c.query('analyze');
+      const { db, t } = asQueryDb(drizzle({ client: c }), pgSchema);
+      const plan = async (q: { toSQL(): { sql: string; params: unknown[] } }) => {
+        const { sql, params } = q.toSQL();
+        return (await c.query(`explain ${sql}`, params)).rows
+          .map((r: Record<string, string>) => r['QUERY PLAN'])
+          .join('\n');
+      };
+      const fp = 'ab'.repeat(32);
+      const exact = await plan(findByFingerprintQuery(db, t, fp));
+      expect(exact).toMatch(/Index Scan using certificates_fingerprint16_idx on certificates/);
+      expect(exact).not.toMatch(/Seq Scan/);
+      // (the callers' shortest prefix is 8 hex, MIN_PREFIX: a 1-hex range is 1/16 of the rows, which a scan may read)
+      for (const p of [
+        fp.slice(0, 8),
+        'f'.repeat(8),
+        fp.slice(0, 10),
+        fp.slice(0, 16),
+        fp.slice(0, 17),
+        fp,
+        'f'.repeat(20),
+      ]) {
+        const byPrefix = await plan(findByFingerprintPrefixQuery(db, t, p, 11));
+        expect(byPrefix, p).toMatch(/(Index|Bitmap Index) Scan using certificates_fingerprint16_idx/);
+        expect(byPrefix, p).not.toMatch(/Seq Scan/);
+      }
     });
   });
 

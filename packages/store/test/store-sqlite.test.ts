@@ -24,6 +24,8 @@ import {
   revokedOrderQuery,
   statusCondition,
   findAllBySerialQuery,
+  findByFingerprintPrefixQuery,
+  findByFingerprintQuery,
   findRenewalsQuery,
   revokedExpiringQuery,
   firstNotAfterQuery,
@@ -131,6 +133,38 @@ describe('SQLite store', () => {
     expect(switches, 'the two processes interleaved their commits').toBeGreaterThan(2);
     expect((await store.certificates.countByStatus(ca.id)).active).toBe(300);
     await store.close();
+  });
+
+  it('plans fingerprint lookups, whole and by prefix, on certificates_fingerprint16_idx (0047): no scan', async () => {
+    const url = await engine.newMigratedDatabaseUrl();
+    const store = await openStore({ url });
+    const ca = makeCa();
+    await store.commit({ insertCa: [ca], insertCertificates: Array.from({ length: 200 }, () => makeCert(ca.id)) });
+    await store.close();
+    const raw = new Database(pathOf(url));
+    try {
+      const db = drizzle({ client: raw });
+      const plan = (q: { toSQL(): { sql: string; params: unknown[] } }) => {
+        const { sql, params } = q.toSQL();
+        return (raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[])
+          .map((r) => r.detail)
+          .join('\n');
+      };
+      const fp = 'ab'.repeat(32);
+      for (const analyzed of [false, true]) {
+        if (analyzed) raw.exec('analyze');
+        const exact = plan(findByFingerprintQuery(db, sqliteSchema, fp));
+        expect(exact).toMatch(/SEARCH certificates USING INDEX certificates_fingerprint16_idx \(<expr>=\?\)/);
+        expect(exact).not.toMatch(/SCAN/);
+        for (const p of ['a', 'ab', 'fff', fp.slice(0, 10), fp.slice(0, 16), fp.slice(0, 17), fp, 'f'.repeat(20)]) {
+          const byPrefix = plan(findByFingerprintPrefixQuery(db, sqliteSchema, p, 11));
+          expect(byPrefix, p).toMatch(/SEARCH certificates USING INDEX certificates_fingerprint16_idx \(<expr>[=>]/);
+          expect(byPrefix, p).not.toMatch(/SCAN/);
+        }
+      }
+    } finally {
+      raw.close();
+    }
   });
 
   it('plans serial lookups on the unique (ca_id, serial_hex) index; counts without reading certificates', async () => {
@@ -470,7 +504,7 @@ describe('SQLite store', () => {
         'certificates_ca_created_idx',
         'certificates_ca_serial_uq',
         'certificates_created_idx',
-        'certificates_fingerprint_idx',
+        'certificates_fingerprint16_idx',
         'certificates_provisioner_created_idx',
         'certificates_renewed_from_idx',
         // (0044) partial: only revoked rows, none written by an issuance

@@ -119,10 +119,24 @@ function undo0027(dialect: StoreEngine['dialect'], migrations: string): string[]
 }
 
 /** back to before 0040 (PostgreSQL only): certificates.ca_id's foreign key back, 0040's triggers gone */
-/** back to before 0046: no claims to sign a delta CRL base (journal `when` of each engine) */
+/** back to before 0047: the full 64-hex fingerprint index instead of its first 16 characters */
+function undo0047(dialect: StoreEngine['dialect'], migrations: string): string[] {
+  const when = dialect === 'sqlite' ? 1796665645814 : 1796665650607;
+  return [
+    'drop index certificates_fingerprint16_idx',
+    'create index certificates_fingerprint_idx on certificates (fingerprint_sha256)',
+    `delete from ${migrations} where created_at = ${when}`,
+  ];
+}
+
+/** back to before 0046 (and 0047): no claims to sign a delta CRL base (journal `when` of each engine) */
 function undo0046(dialect: StoreEngine['dialect'], migrations: string): string[] {
   const when = dialect === 'sqlite' ? 1796653075958 : 1796653082792;
-  return ['drop table crl_delta_base_claims', `delete from ${migrations} where created_at = ${when}`];
+  return [
+    ...undo0047(dialect, migrations),
+    'drop table crl_delta_base_claims',
+    `delete from ${migrations} where created_at = ${when}`,
+  ];
 }
 
 /** back to before 0045 (and 0046): no stored delta CRL bases (journal `when` of each engine) */
@@ -509,6 +523,42 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect(await store.keyBlobs.delete('key_1')).toBe(true);
       expect(await store.keyBlobs.delete('key_1')).toBe(false);
       expect(await store.ping()).toBe(true);
+    });
+
+    it('finds a certificate by its whole fingerprint and by a fingerprint prefix of any length (0047)', async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      // the index keys on the first 16 hex characters: rows that share them (and more) must still be told apart
+      const head = '0123456789abcdef';
+      const fps = [
+        `${head}${'0'.repeat(48)}`,
+        `${head}${'0'.repeat(47)}1`,
+        `${head}f${'0'.repeat(47)}`,
+        `${head.slice(0, 15)}e${'0'.repeat(48)}`,
+        'f'.repeat(64),
+        `${'f'.repeat(16)}${'e'.repeat(48)}`,
+        `fe${'a'.repeat(62)}`,
+      ];
+      const certs = [
+        ...fps.map((fingerprintSha256, i) => makeCert(ca.id, { fingerprintSha256, createdAt: T0 + i })),
+        ...Array.from({ length: 20 }, (_, i) => makeCert(ca.id, { createdAt: T0 + 100 + i })),
+      ];
+      await store.commit({ insertCa: [ca], insertCertificates: certs });
+      for (const c of certs) {
+        expect(await store.certificates.findByFingerprint(c.fingerprintSha256)).toEqual(c);
+        expect((await store.certificates.findByFingerprint(c.fingerprintSha256.toUpperCase()))?.id).toBe(c.id);
+      }
+      // a fingerprint that only shares the indexed 16 characters is nobody's
+      expect(await store.certificates.findByFingerprint(`${head}${'0'.repeat(47)}2`)).toBeUndefined();
+      expect(await store.certificates.findByFingerprint(head)).toBeUndefined();
+      const prefixes = ['0', 'f', 'ff', 'fff', 'f'.repeat(16), 'f'.repeat(17), 'fe', head.slice(0, 10), head];
+      prefixes.push(`${head}0`, `${head}f`, `${head.slice(0, 15)}e`, fps[1]!, fps[1]!.slice(0, 63), 'a'.repeat(20));
+      for (const c of certs.slice(7)) prefixes.push(c.fingerprintSha256.slice(0, 3), c.fingerprintSha256.slice(0, 40));
+      for (const p of prefixes) {
+        const want = certs.filter((c) => c.fingerprintSha256.startsWith(p)).map((c) => c.id);
+        const got = (await store.certificates.findByHexPrefix(p.toUpperCase(), 100)).fingerprint.map((c) => c.id);
+        expect(got.sort(), p).toEqual(want.sort());
+      }
     });
 
     it('reads the per-request CA, token, session and request rows (raw statements) exactly as mapped', async () => {

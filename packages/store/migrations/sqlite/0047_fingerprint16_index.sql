@@ -1,0 +1,2 @@
+DROP INDEX `certificates_fingerprint_idx`;--> statement-breakpoint
+CREATE INDEX `certificates_fingerprint16_idx` ON `certificates` (substr(`fingerprint_sha256`, 1, 16));
