@@ -12,6 +12,13 @@
 //      (default 8, what issuance batches hold) at a time: units/s and CPU µs per unit of this process and of the
 //      PostgreSQL cluster — the database side of issuance and of a bulk revoke without signing.
 // Bounded: BENCH_SECONDS (default 5) per issuance configuration, BENCH_SAMPLES (default 30) per query;
+// BENCH_WARMUP_SECONDS (default 10; 0 = none, cold as before session 43): each instance's uncounted warm-up before its
+// row, BENCH_IN_FLIGHT at once on the same database (after 5 one at a time: the CA key's load, the statements), as
+// `npm run bench` and bench:http warm theirs — V8 compiles the pipeline's warm functions on its own threads (TurboFan)
+// for its first seconds, and a cold row counts that compile, not pkim; each row's warm-up is printed beside it (rate,
+// CPU per certificate of the main thread, V8's threads — the platform's five, the first after the main thread — and
+// the instance), with the row's V8 threads. The WAL syncs per 100 certificates count the warm-up's certificates too
+// (the backends report their WAL statistics when they exit).
 // BENCH_ROWS=0 skips (2), BENCH_ENGINES=postgres (or sqlite) runs one engine, BENCH_CPU_PROF=<dir> profiles.
 // PostgreSQL runs with its durable defaults (fsync, synchronous_commit and full_page_writes on), as a user
 // runs it; BENCH_PG_THROWAWAY=1 uses the test clusters' settings instead (fsync=off, synchronous_commit=off,
@@ -78,8 +85,9 @@ const PG_POLICY = process.env.BENCH_PG_POLICY
 /** BENCH_PG_SETTINGS=name=value,name=value: server settings of the bench's cluster (e.g. commit_delay=10) */
 const PG_SETTINGS = (process.env.BENCH_PG_SETTINGS ?? '').split(',').filter((x) => x.includes('='));
 const SELF = fileURLToPath(import.meta.url);
-/** issuances per instance before the measured run */
+/** issuances per instance before the measured run, one at a time (then BENCH_WARMUP_SECONDS of them in flight) */
 const WARM_UP = 5;
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 10);
 const silent = pino({ level: 'silent' });
 const actor = { id: 'bench', role: 'admin' as const };
 
@@ -103,6 +111,19 @@ function procStat(path: string): { self: number; children: number; ppid: number 
 
 /** CPU µs of this process's main thread (its task id is the pid) */
 const mainThreadCpu = () => procStat(`self/task/${process.pid}`)?.self ?? NaN;
+
+/**
+ * CPU µs of V8's platform threads so far (TurboFan's compiles, GC's helpers): in Node 20 the platform's five threads
+ * are the first started after the main thread — the five next thread ids in order (as bench/http-bench.ts counts them)
+ */
+function v8ThreadsCpu(): number {
+  const tids = readdirSync('/proc/self/task')
+    .map(Number)
+    .filter((tid) => tid > process.pid)
+    .sort((a, b) => a - b)
+    .slice(0, 5);
+  return tids.reduce((sum, tid) => sum + (procStat(`self/task/${tid}`)?.self ?? 0), 0);
+}
 
 /** ns each thread of this process ran and waited in a run queue for a core so far (/proc/self/task/<tid>/schedstat) */
 function threadSched(): Map<string, [number, number]> {
@@ -186,6 +207,32 @@ async function worker(): Promise<void> {
   // warm up (key load, prepared statements, JIT)
   for (let i = 0; i < WARM_UP; i++)
     await a.issuance.issueFromCsr({ caId: cfg.caId, csrPem: csrs[i % csrs.length]!, profile: 'tls-server' }, actor);
+  // then BENCH_WARMUP_SECONDS as the row runs (uncounted; printed beside the row): V8 compiles the warm functions
+  const warmUp = { n: 0, seconds: 0, cpuUs: 0, mainUs: 0, v8Us: 0 };
+  if (WARMUP_SECONDS > 0) {
+    const cpu0 = process.cpuUsage();
+    const main0 = mainThreadCpu();
+    const v80 = v8ThreadsCpu();
+    const start = performance.now();
+    const end = start + WARMUP_SECONDS * 1000;
+    await Promise.all(
+      Array.from({ length: IN_FLIGHT }, async () => {
+        while (performance.now() < end) {
+          await a.issuance.issueFromCsr(
+            { caId: cfg.caId, csrPem: csrs[warmUp.n++ % csrs.length]!, profile: 'tls-server' },
+            actor,
+          );
+        }
+      }),
+    );
+    const cpu = process.cpuUsage(cpu0);
+    Object.assign(warmUp, {
+      seconds: (performance.now() - start) / 1000,
+      cpuUs: cpu.user + cpu.system,
+      mainUs: mainThreadCpu() - main0,
+      v8Us: v8ThreadsCpu() - v80,
+    });
+  }
   process.stdout.write('ready\n');
   await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
   process.stdin.destroy(); // nothing more to read: let the process exit when done
@@ -203,6 +250,7 @@ async function worker(): Promise<void> {
   const sched0 = threadSched();
   const cpu0 = process.cpuUsage();
   const main0 = mainThreadCpu();
+  const v80 = v8ThreadsCpu();
   const start = performance.now();
   const end = start + SECONDS * 1000;
   await Promise.all(
@@ -223,6 +271,7 @@ async function worker(): Promise<void> {
   const seconds = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const mainUs = mainThreadCpu() - main0;
+  const v8Us = v8ThreadsCpu() - v80;
   const threads = threadShares(sched0, seconds * 1e9);
   const commits1 = a.describe().commits;
   const commits = Object.fromEntries(
@@ -236,9 +285,11 @@ async function worker(): Promise<void> {
     seconds,
     cpuUs: cpu.user + cpu.system,
     mainUs,
+    v8Us,
     queries,
     commits,
     threads,
+    warmUp,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
@@ -268,6 +319,10 @@ interface WorkerResult {
   cpuUs: number;
   /** CPU µs of its main thread during the run */
   mainUs: number;
+  /** CPU µs of V8's platform threads during the run (v8ThreadsCpu) */
+  v8Us: number;
+  /** its BENCH_WARMUP_SECONDS warm-up before the run (uncounted): certificates, s, CPU µs (process, main, V8's) */
+  warmUp: { n: number; seconds: number; cpuUs: number; mainUs: number; v8Us: number };
   /** queries sent to PostgreSQL during the run */
   queries: number;
   threads: ThreadShares;
@@ -288,6 +343,34 @@ function threadLine(r: WorkerResult[]): string {
     [0, 1, 2].map((i) => ((100 * r.reduce((s, x) => s + pick(x.threads)[i]!, 0)) / r.length).toFixed(1)).join(' / ');
   const shares = `main thread ${avg((t) => t.main)}, compute workers ${avg((t) => t.workers)}`;
   return `${shares} (% of the row: run / run queue / sleeping)`;
+}
+
+/**
+ * a row's warm-up beside the row (instances summed): certificates/s, CPU µs per certificate of the main threads,
+ * V8's threads and the instances
+ */
+function warmUpLine(r: WorkerResult[]): string {
+  const fig = (n: number, rate: number, main: number, v8: number, all: number) =>
+    `${rate.toFixed(0)}/s, CPU main ${(main / n).toFixed(0)} / V8's threads ${(v8 / n).toFixed(0)} / instance ` +
+    `${(all / n).toFixed(0)} µs/cert`;
+  const sum = (f: (x: WorkerResult) => number) => r.reduce((s, x) => s + f(x), 0);
+  const row = fig(
+    sum((x) => x.n),
+    sum((x) => x.n / x.seconds),
+    sum((x) => x.mainUs),
+    sum((x) => x.v8Us),
+    sum((x) => x.cpuUs),
+  );
+  const w = sum((x) => x.warmUp.n);
+  if (!(WARMUP_SECONDS > 0) || !(w > 0)) return `no warm-up (BENCH_WARMUP_SECONDS=0); the row: ${row}`;
+  const warm = fig(
+    w,
+    sum((x) => x.warmUp.n / x.warmUp.seconds),
+    sum((x) => x.warmUp.mainUs),
+    sum((x) => x.warmUp.v8Us),
+    sum((x) => x.warmUp.cpuUs),
+  );
+  return `warm-up (${WARMUP_SECONDS} s, uncounted, ${w} certificates): ${warm}; the row: ${row}`;
 }
 
 /**
@@ -866,8 +949,11 @@ async function main(): Promise<void> {
         // backends report their WAL statistics when they exit; the warm-up issued one by one (a sync each)
         // (with fsync off, as BENCH_PG_THROWAWAY=1 runs it, nothing is synced: no figure)
         const wal1 = wal0 ? await walStats(cluster.url) : undefined;
-        const syncs = wal0 && wal1 && !THROWAWAY ? wal1.syncs - wal0.syncs - WARM_UP * count : NaN;
         const issued = r.reduce((s, x) => s + x.n, 0);
+        const warmed = r.reduce((s, x) => s + x.warmUp.n, 0);
+        // syncs per certificate of the row and its in-flight warm-up (same batches); the 5 one at a time apart
+        const syncs =
+          wal0 && wal1 && !THROWAWAY ? ((wal1.syncs - wal0.syncs - WARM_UP * count) * issued) / (issued + warmed) : NaN;
         const total = r.reduce((s, x) => s + x.n / x.seconds, 0);
         const errors = r.reduce((s, x) => s + x.errors, 0);
         const perInstance = r.map((x) => (x.n / x.seconds).toFixed(0)).join(' + ');
@@ -884,12 +970,12 @@ async function main(): Promise<void> {
         );
         process.stderr.write(
           `issuance ${e.name} x${count}: ${total.toFixed(0)}/s, CPU µs per certificate: main thread ${mainUs}, ` +
-            `instance ${cpuUs}, PostgreSQL ${us(pgUs)}; WAL syncs ${syncs}, queries /100 certs ${queries} ` +
-            `(load ${load})\n`,
+            `instance ${cpuUs}, PostgreSQL ${us(pgUs)}; WAL syncs /100 certs ${perCert(syncs)} (row and warm-up), ` +
+            `queries /100 certs ${queries} (load ${load})\n`,
         );
         if (wal0 && wal1) {
           // the warm-up's certificates wrote WAL too: per certificate of the row and its warm-up
-          const n = issued + WARM_UP * count;
+          const n = issued + warmed + WARM_UP * count;
           const per = (v: number) => (v / n).toFixed(1);
           const wal =
             `${per(wal1.bytes - wal0.bytes)} bytes, ${per(wal1.records - wal0.records)} records, ` +
@@ -897,6 +983,9 @@ async function main(): Promise<void> {
           probes.push('', `${e.name}, ${count} instance(s), WAL: ${wal}`);
           process.stderr.write(`WAL: ${wal}\n`);
         }
+        const warm = warmUpLine(r);
+        probes.push('', `${e.name}, ${count} instance(s), ${warm}`);
+        process.stderr.write(`${warm}\n`);
         const threads = threadLine(r);
         probes.push('', `${e.name}, ${count} instance(s), threads: ${threads}`);
         process.stderr.write(`threads: ${threads}\n`);
@@ -918,7 +1007,7 @@ async function main(): Promise<void> {
         try {
           const v = await check.audit.verify();
           if (!v.ok) throw new Error(`${e.name}: audit chain broken after the issuance bench: ${v.reason}`);
-          if (v.count !== events + issued + WARM_UP * count)
+          if (v.count !== events + issued + warmed + WARM_UP * count)
             throw new Error(`${e.name}: ${v.count - events} audit events for ${issued} + warm-up certificates`);
           events = v.count;
         } finally {
@@ -996,11 +1085,17 @@ async function main(): Promise<void> {
       '"Instance" = a separate OS process with its own createAuthority/store (own pool / SQLite handle) ' +
         'on the SAME database; no HTTP.',
       '',
-      `Worker threads per instance: ${WORKERS ?? 'none (in-process)'}; load = 1-minute load average after the row. ` +
+      `Worker threads per instance: ${WORKERS ?? 'none (in-process)'}; ` +
+        (WARMUP_SECONDS > 0
+          ? `each row after an uncounted warm-up of ${WARMUP_SECONDS} s per instance (BENCH_WARMUP_SECONDS; ` +
+            "printed below with the row's V8 threads); "
+          : 'the rows cold (BENCH_WARMUP_SECONDS=0); ') +
+        'load = 1-minute load average after the row. ' +
         "CPU µs per certificate during the run (what a loaded machine does not distort much): the instances' " +
         "main threads, the instances' processes (main thread + compute workers), the PostgreSQL cluster " +
         '(postmaster, backends, WAL writer…). WAL syncs per 100 certificates (pg_stat_wal.wal_sync): the commits ' +
-        'that reached the disk, about one per batch; queries per 100 certificates: what the instances sent.',
+        'that reached the disk, about one per batch (the row and its warm-up); queries per 100 certificates: ' +
+        'what the instances sent.',
       '',
       '| engine | instances | in flight | certificates/s (total) | per instance | errors | main thread µs/cert | ' +
         'instance µs/cert | PostgreSQL µs/cert | WAL syncs /100 certs | queries /100 certs | load |',
