@@ -285,6 +285,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     ...common,
     crlValidityMs: config.crlValidityMs,
     backgroundEntries: config.crlBackgroundEntries,
+    ...(config.crlDeltaBaseClaim ? { baseClaim: config.crlDeltaBaseClaim } : {}),
     timings,
   });
   const ocsp = createOcspService({ ...common, ...ocspSettingsFromEnv(env, config), timings });

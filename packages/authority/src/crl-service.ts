@@ -67,15 +67,39 @@ export interface CrlServiceDeps {
   publicBaseUrl?: string;
   /** CRL partitioning (PKIM_CRL_PARTITION_ABOVE, PKIM_CRL_PARTITION_DAYS): the windows `refreshPartitions` builds */
   crlPartition?: CrlPartitionSettings;
+  /** the claim to sign a delta CRL base (crl_delta_base_claims) and a request's wait for a base: docs/crl.md */
+  baseClaim?: BaseClaimSettings;
+}
+
+export interface BaseClaimSettings {
   /**
-   * how long (clock time) this process's claim to sign a delta CRL base holds before another process may take it
-   * over (its holder died meanwhile); default 60 s
+   * how long (clock time) a claim holds from its last renewal before another process may take it over (its holder
+   * died); default 15 s
    */
-  baseClaimMs?: number;
+  lifetimeMs?: number;
+  /** how often (wall time) the holder renews its claim while it signs; default a third of the lifetime (5 s) */
+  renewMs?: number;
+  /**
+   * how long (wall time) a request waits for a new base (another process's, or this one's signing) before it is
+   * answered the previous base while that is within its nextUpdate, else `crl.base_pending` (503); default 10 s
+   */
+  waitMs?: number;
 }
 
 /** how often a process waiting for another's delta CRL base looks for it (wall time) */
 const BASE_WAIT_POLL_MS = 25;
+
+/** a claim this process holds while it signs a base: `lost` once a renewal found it taken over */
+interface HeldClaim {
+  lost: boolean;
+}
+
+/** this process's claim was taken over while it signed a base (caught by `claimedBase`, which waits for the new) */
+const claimLost = (caId: string) =>
+  new PkiError(
+    'crl.base_claim_lost',
+    `the claim to sign a delta CRL base of CA ${caId} was taken over by another process: its base is not stored`,
+  );
 
 /** partition windows of one CA the refresh job builds per run at most (1-day windows of 1-year certificates: 366) */
 const MAX_REFRESHED_PARTITIONS = 400;
@@ -122,7 +146,9 @@ export function createCrlService(deps: CrlServiceDeps): CrlService & {
   const inflight = new Map<string, Promise<CachedCrl>>();
   /** this process in the claims to sign a delta CRL base (crl_delta_base_claims) */
   const claimOwner = randomUUID();
-  const baseClaimMs = deps.baseClaimMs ?? 60_000;
+  const baseClaimMs = deps.baseClaim?.lifetimeMs ?? 15_000;
+  const renewMs = deps.baseClaim?.renewMs ?? baseClaimMs / 3;
+  const baseWaitMs = deps.baseClaim?.waitMs ?? 10_000;
   const deltaListeners = new Set<() => void>();
   const deltaActivity = () => {
     for (const listener of deltaListeners) {
@@ -224,6 +250,7 @@ export function createCrlService(deps: CrlServiceDeps): CrlService & {
     actor: Actor,
     partition?: CrlPartition,
     delta?: CachedCrl,
+    claim?: HeldClaim,
   ): Promise<CachedCrl> {
     try {
       const ctx = await contexts.load(caId);
@@ -240,6 +267,7 @@ export function createCrlService(deps: CrlServiceDeps): CrlService & {
       const deltasOn = !partition && !delta && (await deps.timings?.crlDeltaGraceMs?.(ctx.ca.id)) !== undefined;
       const serials = deltasOn ? new Set<string>() : undefined;
       const entries = await entriesFor(ctx.ca.id, partition, { seen: serials, skip: delta?.serials });
+      if (claim?.lost) throw claimLost(ctx.ca.id); // taken over while reading: no number taken, nothing signed
       const { crlNumber } = await store.commit({ bumpCrlNumber: ctx.ca.id });
       const thisUpdate = clock.now();
       const nextUpdate = thisUpdate + ((await deps.timings?.crlValidityMs(ctx.ca.id)) ?? validity);
@@ -259,6 +287,13 @@ export function createCrlService(deps: CrlServiceDeps): CrlService & {
         (data) =>
           keys.signer({ uri: ctx.ca.keyUri, keyType: ctx.ca.keyType, publicKey: ctx.info.publicKey }).sign(data),
       );
+      // a base: stored for the other processes (serve it, sign their deltas of it), unless one made meanwhile is newer;
+      // signed under the claim, stored only while this process still holds it (a stale holder stores nothing)
+      if (serials) {
+        const row = { caId: ctx.ca.id, crlNumber: crlNumber ?? 1, thisUpdate, nextUpdate, der, serials: [...serials] };
+        if (!claim) await store.crlDeltaBases.put(row);
+        else if ((await store.crlDeltaBases.putClaimed(row, claimOwner)) === 'unclaimed') throw claimLost(ctx.ca.id);
+      }
       await store.audit.append(
         auditEvent(clock, actor, 'crl.generated', ctx.ca.id, {
           crlNumber,
@@ -289,11 +324,6 @@ export function createCrlService(deps: CrlServiceDeps): CrlService & {
         ...(delta ? { base: delta.crlNumber } : {}),
       };
       if (partition && cache.size > 1_000) evictPartitions();
-      // a base: stored for the other processes (serve it, sign their deltas of it), unless one made meanwhile is newer
-      if (serials) {
-        const row = { caId: ctx.ca.id, crlNumber: entry.crlNumber, thisUpdate, nextUpdate, der, serials: [...serials] };
-        await store.crlDeltaBases.put(row);
-      }
       cache.set(delta ? deltaKey(ctx.ca.id) : keyOf(ctx.ca.id, partition), entry);
       if (delta) deltaActivity();
       return entry;
@@ -324,10 +354,11 @@ export function createCrlService(deps: CrlServiceDeps): CrlService & {
 
   /**
    * a new base of the CA's delta CRLs, signed by one process of the database at a time: the one holding the CA's
-   * claim (crl_delta_base_claims) signs and stores it; another process meanwhile waits for that base and takes it
-   * (`sharedBase`), or signs once the claim is released without a base (its signing failed) or expired (its process
-   * died). A base stored since the caller looked (a claim taken after the previous holder's ended) is taken, not
-   * signed again.
+   * claim (crl_delta_base_claims) signs and stores it, renewing its claim meanwhile (`renewing`); another process
+   * waits for that base and takes it (`sharedBase`), or signs once the claim is released without a base (its signing
+   * failed) or expired (its process died: not renewed for the claim's lifetime). A base stored since the caller
+   * looked (a claim taken after the previous holder's ended) is taken, not signed again; a holder whose claim was
+   * taken over (it stalled past the lifetime) stores nothing and waits for the new holder's base.
    */
   async function claimedBase(caId: string, actor: Actor, grace: number): Promise<CachedCrl> {
     let seen = await store.crlDeltaBases.crlNumber(caId);
@@ -335,9 +366,14 @@ export function createCrlService(deps: CrlServiceDeps): CrlService & {
       const now = clock.now();
       const held = await store.crlDeltaBases.claim({ caId, owner: claimOwner, expiresAt: now + baseClaimMs }, now);
       if (!held) {
+        const claim = renewing(caId);
         try {
-          return (await sharedBase(caId, grace, clock.now(), cache.get(caId))) ?? (await generateCached(caId, actor));
+          const shared = await sharedBase(caId, grace, clock.now(), cache.get(caId));
+          return shared ?? (await generateCached(caId, actor, undefined, undefined, claim));
+        } catch (e) {
+          if (toPkiError(e).code !== 'crl.base_claim_lost') throw e;
         } finally {
+          claim.stop();
           await store.crlDeltaBases.release(caId, claimOwner);
         }
       }
@@ -349,6 +385,72 @@ export function createCrlService(deps: CrlServiceDeps): CrlService & {
         if (shared) return shared;
       }
     }
+  }
+
+  /**
+   * this process's claim on the CA renewed every `renewMs` (wall time) to `lifetimeMs` past the clock's now until
+   * `stop`; `lost` once a renewal finds it held by another owner (a renewal that fails — the database out of reach —
+   * is tried again at the next tick: the owner-checked store of the base decides)
+   */
+  function renewing(caId: string): HeldClaim & { stop(): void } {
+    const claim = { lost: false, stop: () => clearInterval(timer) };
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy || claim.lost) return;
+      busy = true;
+      store.crlDeltaBases
+        .renew(caId, claimOwner, clock.now() + baseClaimMs)
+        .then((kept) => {
+          if (kept) return;
+          claim.lost = true;
+          claim.stop();
+        })
+        .catch((e: unknown) => deps.logger.warn({ caId, err: toPkiError(e).message }, 'renewing a CRL claim failed'))
+        .finally(() => (busy = false));
+    }, renewMs);
+    timer.unref();
+    return claim;
+  }
+
+  /**
+   * a new base of a delta CRL (`made`: `generateOnce`) as a request waits for it: at most `waitMs` (wall time), then
+   * the previous base if it is still within its nextUpdate (a relying party is better served by a valid older CRL
+   * than by a timeout) — this process's, or the one stored — else `crl.base_pending`; `made` goes on for the next.
+   * `forDelta`: a base a delta is signed of (its serials known) only
+   */
+  async function withinWait(caId: string, made: Promise<CachedCrl>, forDelta = false): Promise<CachedCrl> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), baseWaitMs)));
+    try {
+      const first = await Promise.race([made, late]);
+      if (first) return first;
+    } finally {
+      clearTimeout(timer);
+    }
+    made.catch((e: unknown) => deps.logger.error({ caId, err: e }, 'delta CRL base signing failed'));
+    const now = clock.now();
+    const own = cache.get(caId);
+    const row = await store.crlDeltaBases.find(caId);
+    const stored: CachedCrl | undefined = row && {
+      der: row.der,
+      count: row.serials.length,
+      crlNumber: row.crlNumber,
+      thisUpdate: row.thisUpdate,
+      nextUpdate: row.nextUpdate,
+      stamp: '',
+      checkedAt: now,
+      others: undefined,
+      serials: new Set(row.serials),
+    };
+    const previous = [own, stored]
+      .filter((c): c is CachedCrl => !!c && now < c.nextUpdate && (!forDelta || !!c.serials))
+      .sort((x, y) => y.crlNumber - x.crlNumber)[0];
+    if (previous) return previous;
+    throw new PkiError(
+      'crl.base_pending',
+      `the CRL of CA ${caId} is being signed (delta CRLs on: a new base) and no earlier one is still valid: ` +
+        `retry shortly`,
+    );
   }
 
   const strip = (c: CachedCrl) => ({
@@ -417,7 +519,8 @@ export function createCrlService(deps: CrlServiceDeps): CrlService & {
       );
       return strip(entry);
     }
-    return strip(await generateOnce(id, SYSTEM_ACTOR, partition));
+    const made = generateOnce(id, SYSTEM_ACTOR, partition);
+    return strip(grace === undefined ? await made : await withinWait(id, made));
   }
 
   /**
@@ -436,7 +539,7 @@ export function createCrlService(deps: CrlServiceDeps): CrlService & {
     if (base && stored !== undefined && stored > base.crlNumber)
       base = (await sharedBase(id, grace, clock.now(), base)) ?? base;
     // a base made before delta CRLs were turned on has no serials: made again as one
-    const complete = base?.serials ? base : await generateOnce(id, SYSTEM_ACTOR);
+    const complete = base?.serials ? base : await withinWait(id, generateOnce(id, SYSTEM_ACTOR), true);
     const now = clock.now();
     const entry = cache.get(deltaKey(id));
     if (entry?.base === complete.crlNumber && now < entry.nextUpdate) {

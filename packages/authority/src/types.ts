@@ -1,3 +1,4 @@
+import type { BaseClaimSettings } from './crl-service';
 import type { RenewalService } from './lifecycle/renewal-service';
 import type { BulkService } from './lifecycle/bulk-service';
 import type { BatchService } from './lifecycle/batch-service';
@@ -92,6 +93,11 @@ export interface AuthorityConfig {
   crlValidityMs?: number;
   /** CRLs with at least this many entries are re-signed in the background (crl-service.ts); default 10,000 */
   crlBackgroundEntries?: number;
+  /**
+   * the claim to sign a delta CRL base: its lifetime (default 15 s), its renewal while signing (default every 5 s) and
+   * a request's wait for a new base (default 10 s) — crl-service.ts BaseClaimSettings, docs/crl.md
+   */
+  crlDeltaBaseClaim?: BaseClaimSettings;
   /** OCSP response validity (nextUpdate - thisUpdate); default PKIM_OCSP_VALIDITY or 24h */
   ocspValidityMs?: number;
   /** stored OCSP responses are signed again this long before nextUpdate; default PKIM_OCSP_REFRESH_BEFORE or 8h */

@@ -227,6 +227,20 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
       "A CRL of given entries (the Vault API's sign-revocation-list, resign-crls) was asked of a CA whose key is " +
       "missing from its key backend or is not the key of the CA's certificate (HTTP 400 on /v1/): nothing signed.",
   },
+  'crl.base_pending': {
+    kind: 'unavailable',
+    description:
+      'Delta CRLs are on and a new base (complete CRL) of the CA is being signed — by this process or another on ' +
+      'the database — for longer than a request waits (10 s by default), and no earlier CRL of the CA is still ' +
+      'within its nextUpdate to answer meanwhile: retry shortly (docs/crl.md).',
+  },
+  'crl.base_claim_lost': {
+    kind: 'conflict',
+    description:
+      "Recorded (audit `crl.generate_failed`), never answered: this process's claim to sign a delta CRL base was " +
+      'taken over by another process while it signed (it stalled past the claim lifetime); its base was not stored ' +
+      "and it serves the new holder's.",
+  },
   'policy.profile_not_allowed': {
     kind: 'policy',
     description: 'This profile cannot be used for this operation (e.g. a CA profile for a leaf).',

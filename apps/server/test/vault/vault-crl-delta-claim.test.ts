@@ -3,18 +3,35 @@
 // 0046) — and the other waits for that base and serves it, so both serve one base and their deltas name it. A claim
 // whose process died is taken over once it expired. Deterministic: the first instance's signature is held by the test
 // (holdNextSignature) until the second has found the claim taken; the clock (both instances') is moved by the test.
+// Session 43: the holder renews its claim while it signs (a slow signer outlasting the claim's lifetime keeps it), a
+// holder that stops renewing is taken over within the lifetime and, stale, stores nothing; a request's wait for a base
+// is bounded (the previous base while valid, else `crl.base_pending`). Renewals are seen, not timed: the clock moves
+// by less than the lifetime, then the test waits for the holder's renewal from that clock.
 // SQLite and PostgreSQL; every CRL read by openssl, certtool and Go, and `openssl verify -crl_check -use_deltas`.
-import { beforeAll, describe, expect, it } from 'vitest';
-import { fixedClock } from '@pkim/shared';
-import type { Authority } from '@pkim/authority';
+import { setTimeout as delay } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixedClock, isPkiError } from '@pkim/shared';
+import type { Authority, AuthorityConfig } from '@pkim/authority';
 import { internalsOf } from '@pkim/authority/internals';
-import { opensslCrlVerify } from '../../../../tests/support/verifiers';
+import { opensslCrlVerify, opensslCrlVerifyOnly } from '../../../../tests/support/verifiers';
 import { postgresInstances } from '../../../../tests/support/postgres-instances';
-import { ACTORS, createIssuingCa, createRootCa } from '../server-test-support';
+import {
+  ACTORS,
+  createIssuingCa,
+  createRootCa,
+  openAuthorityFixture,
+  type AuthorityFixture,
+} from '../server-test-support';
 import { holdNextSignature, ocspLeaf } from '../ocsp-test-support';
-import { crlNumberOf, twoInstances, verifyLeafWithCrls } from './vault-test-support';
+import { crlNumberOf, verifyLeafWithCrls } from './vault-test-support';
 
 const HOUR = 3_600_000;
+/** the claim's lifetime (clock time): the default */
+const LIFETIME = 15_000;
+/** the instances renew often (wall time), so that a test waits little for a renewal; A and B wait for a base long */
+const CLAIM: AuthorityConfig['crlDeltaBaseClaim'] = { renewMs: 50, waitMs: 120_000 };
+/** C waits for a base 300 ms (wall time) */
+const IMPATIENT: AuthorityConfig['crlDeltaBaseClaim'] = { renewMs: 50, waitMs: 300 };
 interface Crl {
   der: Uint8Array;
   crlNumber: number;
@@ -39,13 +56,81 @@ function claimsHeld(authority: Authority) {
   };
 }
 
-function claimTests(open: () => Promise<[Authority, Authority]>, clock: ReturnType<typeof fixedClock>) {
+/** the CRL Number extension's OID (2.5.29.20), DER: in a CRL's TBSCertList, not in an OCSP response or certificate */
+const CRL_NUMBER_OID = Buffer.from([0x06, 0x03, 0x55, 0x1d, 0x14]);
+
+/**
+ * `authority`'s signer made slow: its next signature of a CRL waits, before signing, until `go` (a real software key
+ * signs then; the OCSP responses a revocation presigns in the background are not held); `entered` once it waits,
+ * `signed` the data it signed
+ */
+function slowSigner(authority: Authority) {
+  const keys = internalsOf(authority).keys;
+  const signer = keys.signer.bind(keys);
+  let go!: () => void;
+  const gate = new Promise<void>((r) => (go = r));
+  let entered!: () => void;
+  const waiting = new Promise<void>((r) => (entered = r));
+  let used = false;
+  let signed: Uint8Array | undefined;
+  keys.signer = (ref) => {
+    const s = signer(ref);
+    const sign = async (data: Uint8Array) => {
+      if (!used && Buffer.from(data).includes(CRL_NUMBER_OID)) {
+        used = true;
+        entered();
+        await gate;
+        signed = data;
+      }
+      return s.sign(data);
+    };
+    return Object.assign(Object.create(s) as typeof s, { sign });
+  };
+  return {
+    entered: waiting,
+    go,
+    signed: () => signed,
+    restore() {
+      go();
+      keys.signer = signer;
+    },
+  };
+}
+
+/**
+ * `authority`'s renewals of its claims, seen: `past(t)` resolves true at a renewal kept to `t` or later (false after
+ * 3 s wall time without one); `stall()` makes its renewals fail (its database out of reach, its process dead)
+ */
+function renewals(authority: Authority) {
+  const repo = internalsOf(authority).store.crlDeltaBases;
+  const renew = repo.renew.bind(repo);
+  let waiter: { until: number; resolve: (ok: boolean) => void } | undefined;
+  let stalled = false;
+  repo.renew = async (caId, owner, expiresAt) => {
+    if (stalled) throw new Error('the database is out of reach');
+    const kept = await renew(caId, owner, expiresAt);
+    if (kept && waiter && expiresAt >= waiter.until) waiter.resolve(true);
+    return kept;
+  };
+  return {
+    past: (until: number) =>
+      new Promise<boolean>((resolve) => {
+        waiter = { until, resolve };
+        setTimeout(() => resolve(false), 3_000);
+      }),
+    stall: () => (stalled = true),
+    restore: () => (repo.renew = renew),
+  };
+}
+
+function claimTests(open: () => Promise<[Authority, Authority, Authority]>, clock: ReturnType<typeof fixedClock>) {
   let a: Authority;
   let b: Authority;
+  let c: Authority;
   let pki: { rootPem: string; intermediatePem: string; caId: string };
 
   beforeAll(async () => {
-    [a, b] = await open();
+    [a, b, c] = await open();
     const root = await createRootCa(a, 'Claim Root');
     const inter = await createIssuingCa(a, root, 'Claim Issuing');
     pki = { rootPem: root.pem, intermediatePem: inter.pem, caId: inter.id };
@@ -128,16 +213,16 @@ function claimTests(open: () => Promise<[Authority, Authority]>, clock: ReturnTy
   it('a claim whose process died is taken over once it expired', async () => {
     const before = await a.crl.current(pki.caId);
     clock.advance(HOUR + 1); // the grace period of that base
-    // a process took the claim and died before storing a base
+    // a process took the claim and died before storing a base (its claim as written: the lifetime from then)
     const now = clock.now();
-    const dead = { caId: pki.caId, owner: 'a-process-that-died', expiresAt: now + 60_000 };
+    const dead = { caId: pki.caId, owner: 'a-process-that-died', expiresAt: now + LIFETIME };
     expect(await internalsOf(a).store.crlDeltaBases.claim(dead, now)).toBeUndefined();
     const waiting = claimsHeld(b);
     const bWaits = waiting.next();
     const fromB = b.crl.current(pki.caId);
     // B waits for the dead process's base
     expect(await Promise.race([bWaits.then(() => 'waits'), fromB.then(() => 'signed')])).toBe('waits');
-    clock.advance(60_000); // its claim expired: B takes it over and signs
+    clock.advance(LIFETIME); // its claim expired: B takes it over and signs
     const base = await fromB;
     expect(base.crlNumber).toBeGreaterThan(before.crlNumber);
     expect(read(base).base).toBeUndefined();
@@ -148,18 +233,166 @@ function claimTests(open: () => Promise<[Authority, Authority]>, clock: ReturnTy
     const r = verifyLeafWithCrls(pki, good.pem, [base.der, delta.der], true);
     expect(r.ok, r.output).toBe(true);
   });
+
+  /** `crl.generated` of complete CRLs (no `deltaCrlBase`) and `crl.generate_failed` of the CA after `seq` */
+  async function events(afterSeq: number) {
+    const all = await a.audit.list({ target: pki.caId, afterSeq, limit: 1000 });
+    const bases = all.filter((e) => e.action === 'crl.generated' && !('deltaCrlBase' in (e.details ?? {})));
+    return { bases: bases.length, failed: all.filter((e) => e.action === 'crl.generate_failed').length };
+  }
+  /** the CA's last CRL number (its complete CRLs' and deltas' counter), from its last `crl.generated` */
+  async function lastNumber(): Promise<number> {
+    const [last] = await a.audit.list({ target: pki.caId, action: 'crl.generated', order: 'desc', limit: 1 });
+    return Number(last?.details?.crlNumber);
+  }
+  const lastSeq = async () => (await a.audit.list({ target: pki.caId, order: 'desc', limit: 1 }))[0]?.seq ?? 0;
+
+  it('a holder whose signing outlasts the claim lifetime renews its claim: one base, the other serves it', async () => {
+    await a.crl.current(pki.caId);
+    const late = await ocspLeaf(a, pki.caId, 'slow.example.com');
+    await a.certificates.revoke(late.id, 'keyCompromise', ACTORS.admin);
+    clock.advance(HOUR + 1); // the base's grace period
+    const seq = await lastSeq();
+    const number = await lastNumber();
+    const slow = slowSigner(a);
+    const renewed = renewals(a);
+    const waiting = claimsHeld(b);
+    try {
+      const fromA = a.crl.current(pki.caId);
+      await slow.entered; // A holds the claim, its signature waits
+      const bWaits = waiting.next();
+      const fromB = b.crl.current(pki.caId);
+      await Promise.race([bWaits, fromB]);
+      // four steps of 2/3 of the lifetime each (2.7 lifetimes in all), each followed by A's renewal from that clock
+      for (let step = 0; step < 4; step++) {
+        clock.advance((LIFETIME * 2) / 3);
+        const ok = await renewed.past(clock.now() + LIFETIME);
+        expect.soft(ok, `A renewed its claim at step ${step}`).toBe(true);
+        await delay(100); // B looks meanwhile (every 25 ms): the claim is A's
+      }
+      slow.go();
+      const [baseA, baseB] = await Promise.all([fromA, fromB]);
+      expect(same(baseB, baseA), 'B serves the base A signed').toBe(true);
+      // one base, with the next CRL number (none skipped), the one A signed; no signing failed
+      expect(baseA.crlNumber).toBe(number + 1);
+      expect(Buffer.from(baseA.der).includes(Buffer.from(slow.signed()!))).toBe(true);
+      expect(await events(seq)).toEqual({ bases: 1, failed: 0 });
+      expect(read(baseA).base).toBeUndefined();
+    } finally {
+      slow.restore();
+      renewed.restore();
+    }
+    const base = await b.crl.current(pki.caId);
+    const delta = (await b.crl.currentDelta(pki.caId))!;
+    expect(read(delta).base).toBe(base.crlNumber);
+    const good = await ocspLeaf(b, pki.caId, 'good3.example.com');
+    expect(verifyLeafWithCrls(pki, late.pem, [base.der, delta.der], true).output).toMatch(/certificate revoked/);
+    const r = verifyLeafWithCrls(pki, good.pem, [base.der, delta.der], true);
+    expect(r.ok, r.output).toBe(true);
+  });
+
+  it('a holder that stops renewing is taken over within the lifetime and, stale, cannot store its base', async () => {
+    const before = await a.crl.current(pki.caId);
+    const stale = await ocspLeaf(a, pki.caId, 'stale.example.com');
+    await a.certificates.revoke(stale.id, 'keyCompromise', ACTORS.admin);
+    clock.advance(HOUR + 1);
+    const seq = await lastSeq();
+    const slow = slowSigner(a);
+    const renewed = renewals(a);
+    const waiting = claimsHeld(b);
+    try {
+      const fromA = a.crl.current(pki.caId);
+      await slow.entered; // A holds the claim (the lifetime from now), its signature waits
+      renewed.stall(); // A's renewals fail from now on: its claim is left as it was
+      const bWaits = waiting.next();
+      const fromB = b.crl.current(pki.caId);
+      expect(await Promise.race([bWaits.then(() => 'waits'), fromB.then(() => 'signed')])).toBe('waits');
+      clock.advance(LIFETIME); // the lifetime passed: B takes the claim over and signs
+      const baseB = await Promise.race([fromB, delay(5_000).then(() => undefined)]);
+      expect(baseB, 'B took the claim over within the lifetime').toBeDefined();
+      expect(read(baseB!).base).toBeUndefined();
+      // A signs now: its claim was taken over, its base is not stored; A serves B's
+      slow.go();
+      const baseA = await fromA;
+      expect(same(baseA, baseB!), 'A serves the base B signed').toBe(true);
+      expect(await internalsOf(a).store.crlDeltaBases.crlNumber(pki.caId)).toBe(baseB!.crlNumber);
+      expect(same(await a.crl.current(pki.caId), baseB!)).toBe(true);
+      expect(baseB!.crlNumber).toBeGreaterThan(before.crlNumber);
+      // B's base generated; A's recorded as failed (crl.base_claim_lost)
+      expect(await events(seq)).toEqual({ bases: 1, failed: 1 });
+      const failed = await a.audit.list({ target: pki.caId, action: 'crl.generate_failed', order: 'desc', limit: 1 });
+      expect(failed[0]?.details).toMatchObject({ code: 'crl.base_claim_lost' });
+      const delta = (await a.crl.currentDelta(pki.caId))!;
+      expect(read(delta).base).toBe(baseB!.crlNumber);
+      const good = await ocspLeaf(a, pki.caId, 'good4.example.com');
+      const r = verifyLeafWithCrls(pki, good.pem, [baseB!.der, delta.der], true);
+      expect(r.ok, r.output).toBe(true);
+      expect(verifyLeafWithCrls(pki, stale.pem, [baseB!.der, delta.der], true).output).toMatch(/certificate revoked/);
+    } finally {
+      slow.restore();
+      renewed.restore();
+    }
+  });
+
+  it('a request waits for a base at most its budget: the previous base while valid, else base_pending', async () => {
+    const previous = await c.crl.current(pki.caId); // C's own copy of the stored base
+    clock.advance(HOUR + 1); // its grace period, still within its nextUpdate
+    const now = clock.now();
+    const store = internalsOf(a).store.crlDeltaBases;
+    const dead = { caId: pki.caId, owner: 'a-process-that-died', expiresAt: now + LIFETIME };
+    expect(await store.claim(dead, now)).toBeUndefined();
+    // C waits 300 ms (the clock stands still: the claim holds), then answers the previous base
+    expect(same(await c.crl.current(pki.caId), previous)).toBe(true);
+    // past the previous base's nextUpdate, the dead process's claim held still (moved before the clock: C keeps
+    // looking for it in the background): nothing valid to answer
+    const later = previous.nextUpdate + 1;
+    expect(await store.renew(pki.caId, dead.owner, later + LIFETIME)).toBe(true);
+    clock.advance(later - clock.now());
+    const refused = await c.crl.current(pki.caId).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isPkiError(refused) && refused.code, String(refused)).toBe('crl.base_pending');
+    expect(isPkiError(refused) && refused.kind).toBe('unavailable'); // HTTP 503
+    // the claim expired: the next request's wait signs one (C takes it over)
+    clock.advance(LIFETIME);
+    const base = await c.crl.current(pki.caId);
+    expect(base.nextUpdate).toBeGreaterThan(clock.now());
+    // its thisUpdate is days ahead of the wall clock (certtool refuses a future date): openssl checks its signature
+    const r = opensslCrlVerifyOnly(base.der, pki.intermediatePem);
+    expect(r.ok, r.text).toBe(true);
+    expect(crlNumberOf(r.text)).toBe(base.crlNumber);
+    expect(r.text).not.toMatch(/Delta CRL Indicator/);
+  });
 }
 
-// the clock starts 3 h ago: the bases signed at +1 h and +2 h are valid now for openssl (72 h each)
-const start = () => Date.now() - 3 * HOUR;
+// the clock starts 8 h ago: the bases signed at +1 h … +4 h (and a minute) are valid now for openssl (72 h each); the
+// last test moves past a base's nextUpdate (its last CRL is checked by signature only)
+const start = () => Date.now() - 8 * HOUR;
 
 describe('one delta CRL base when two instances reach its grace period together (one SQLite database)', () => {
   const clock = fixedClock(start());
-  claimTests(twoInstances(clock), clock);
+  let fx: AuthorityFixture | undefined;
+  afterAll(async () => {
+    await fx?.close();
+  });
+  claimTests(async () => {
+    fx = await openAuthorityFixture({ clock, crlDeltaBaseClaim: CLAIM });
+    const b = await fx.openSecond({ clock, crlDeltaBaseClaim: CLAIM });
+    return [fx.authority, b, await fx.openSecond({ clock, crlDeltaBaseClaim: IMPATIENT })];
+  }, clock);
 });
 
 describe('one delta CRL base when two instances reach its grace period together (one PostgreSQL database)', () => {
   const hosts = postgresInstances();
   const clock = fixedClock(start());
-  claimTests(() => hosts.two({ clock }), clock);
+  claimTests(async () => {
+    const url = await hosts.database();
+    const [a, b, c] = await Promise.all([
+      hosts.open(url, { clock, crlDeltaBaseClaim: CLAIM }),
+      hosts.open(url, { clock, crlDeltaBaseClaim: CLAIM }),
+      hosts.open(url, { clock, crlDeltaBaseClaim: IMPATIENT }),
+    ]);
+    return [a, b, c];
+  }, clock);
 });
