@@ -1,6 +1,7 @@
 // Checklist items 2 (sealed → 503 on every path but the seal's own) and 34 (a second tidy while one runs, tidy-cancel),
 // over real HTTP against a real authority; the unavailable-backend seal uses a KMIP backend on a closed port.
 import { createServer, type AddressInfo } from 'node:net';
+import nodeVault from 'node-vault';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKmipBackend } from '@pkim/keys';
 import { fixedClock } from '@pkim/shared';
@@ -74,6 +75,8 @@ describe('sealed by an administrator (sys/seal)', () => {
     expect(health.body).toMatchObject({ initialized: true, sealed: true, standby: false });
     const sealedOk = await vaultCall(f, 'GET', 'sys/health?sealedcode=200', undefined, { token: null });
     expect(sealedOk.status).toBe(200);
+    // item 39: node-vault's health() resolves while sealed, with the 503's body
+    expect(await nodeVault({ endpoint: f.url }).health()).toMatchObject({ initialized: true, sealed: true });
     expect((await vaultCall(f, 'GET', 'sys/seal-status', undefined, { token: null })).body.sealed).toBe(true);
     // nothing was issued while sealed
     expect(await f.authority.audit.list({ action: 'certificate.issued', limit: 1 })).toHaveLength(0);
