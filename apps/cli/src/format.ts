@@ -387,10 +387,10 @@ export const auditTable = (items: AuditLine[]): string =>
   );
 
 /** `pkim audit actors`: who acted, by name */
-export const auditActorsTable = (items: { id: string; kind: string; name: string }[]): string =>
+export const auditActorsTable = (items: { id: string; kind: string; name: string; createdAt: number }[]): string =>
   table(
-    ['NAME', 'KIND', 'ID'],
-    items.map((a) => [a.name, a.kind === 'token' ? 'API token' : a.kind, a.id]),
+    ['NAME', 'KIND', 'ID', 'CREATED'],
+    items.map((a) => [a.name, a.kind === 'token' ? 'API token' : a.kind, a.id, date(a.createdAt)]),
   );
 
 /**

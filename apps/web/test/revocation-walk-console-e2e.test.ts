@@ -17,6 +17,8 @@ import { openConsole, placeholderCut, SERVER_WORK, unreadable, type ConsoleSessi
 import { createE2eHierarchy, E2E_ADMIN, issueServerCertificate, PASSWORD } from './support/console-pki';
 
 const POLL = { timeout: 15_000 };
+/** a time as the console prints one (formatDateTime) */
+const utc = (ms: number) => `${new Date(ms).toISOString().replace('T', ' ').slice(0, 19)} UTC`;
 const DAY = 86_400_000;
 
 describe('web console: revoking, CRL and OCSP, the audit trail and the dashboard (Chromium against pkim serve)', () => {
@@ -287,5 +289,20 @@ describe('web console: revoking, CRL and OCSP, the audit trail and the dashboard
     await actor.press('Escape');
     expect(await actorList().isHidden()).toBe(true);
     expect(await actor.inputValue()).toBe('a');
+    // deploy-bot is revoked and a new token of its name acts: the two options tell them apart (when each was made,
+    // its id's start), as the API's answer does (createdAt)
+    const [first] = (await server.authority.audit.actors({ q: 'deploy' })).items;
+    await server.authority.auth.revokeToken(first!.id, E2E_ADMIN);
+    const twin = await server.authority.auth.createToken({ name: 'deploy-bot', role: 'auditor' }, E2E_ADMIN);
+    await server.authority.audit.record({ actor: twin.id, action: 'test.acted', target: null });
+    await actor.fill('deploy');
+    const deployBots = async () => (await offered()).filter((l) => l?.startsWith('deploy-bot')).length;
+    await expect.poll(deployBots, POLL).toBe(2);
+    const labels = (await offered()).map(String);
+    const tokens = (await server.authority.audit.actors({ q: 'deploy' })).items;
+    expect(labels).toEqual(
+      tokens.map((t) => `deploy-bot (API token, created ${utc(t.createdAt)}, ${t.id.slice(0, 12)}…)`),
+    );
+    expect(new Set(labels).size).toBe(2);
   }, 120_000);
 });

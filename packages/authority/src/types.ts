@@ -635,6 +635,8 @@ export interface AuditActorView {
   id: string;
   kind: 'user' | 'token';
   name: string;
+  /** when the user or token was made (epoch ms): what tells two tokens of one name apart, with the id */
+  createdAt: number;
 }
 
 export interface AuditService {

@@ -52,9 +52,9 @@ describe.each(ENGINES)('audit actors on $name', (engine) => {
     const { items: actors, nextCursor } = await authority.audit.actors({});
     expect(nextCursor).toBeNull();
     expect(actors).toEqual([
-      { id: bot.id, kind: 'token', name: 'deploy-bot' },
-      { id: olivia.id, kind: 'user', name: 'olivia' },
-      { id: namesake.id, kind: 'token', name: 'olivia' },
+      { id: bot.id, kind: 'token', name: 'deploy-bot', createdAt: Date.UTC(2026, 0, 1) },
+      { id: olivia.id, kind: 'user', name: 'olivia', createdAt: Date.UTC(2026, 0, 1) },
+      { id: namesake.id, kind: 'token', name: 'olivia', createdAt: Date.UTC(2026, 0, 1) },
     ]);
     const ids = actors.map((a) => a.id);
     expect(ids).not.toContain(quiet.id);
@@ -62,7 +62,7 @@ describe.each(ENGINES)('audit actors on $name', (engine) => {
     // `cli:…`, `system` and the like have no name to offer; no secret of any kind (a token's secret, a hash)
     expect(ids).not.toContain('cli:test');
     expect(JSON.stringify(actors)).not.toContain(bot.token);
-    expect(actors.every((a) => Object.keys(a).sort().join() === 'id,kind,name')).toBe(true);
+    expect(actors.every((a) => Object.keys(a).sort().join() === 'createdAt,id,kind,name')).toBe(true);
     // every name listed finds that actor's events through the `actor` filter
     for (const a of actors) {
       const events = await authority.audit.list({ actor: a.name, limit: 100 });

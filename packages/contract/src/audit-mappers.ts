@@ -39,8 +39,14 @@ export function toAuditEventPage(rows: AuditEventRecord[], limit: number) {
 }
 
 /** a page of the audit log's actors by name → the wire (no field beyond the DTO's) */
-export function toAuditActorPage(page: { items: readonly AuditActorDto[]; nextCursor: string | null }) {
-  return { items: page.items.map(({ id, kind, name }) => ({ id, kind, name })), nextCursor: page.nextCursor };
+export function toAuditActorPage(page: {
+  items: readonly (Omit<AuditActorDto, 'createdAt'> & { createdAt: number })[];
+  nextCursor: string | null;
+}) {
+  return {
+    items: page.items.map(({ id, kind, name, createdAt }) => ({ id, kind, name, createdAt: isoTime(createdAt) })),
+    nextCursor: page.nextCursor,
+  };
 }
 
 /** the authority's checkpoint (its time in epoch ms) → the wire (RFC 3339) */

@@ -27,7 +27,13 @@ export const auditEventPageSchema = pageSchema(auditEventSchema);
  * One who acted in the audit log, by name (`audit.actors`): a user by username, an API token by name — what the
  * `actor` filter takes; the id is the events' `actor`. Never a secret.
  */
-export const auditActorSchema = z.object({ id: z.string(), kind: z.enum(['user', 'token']), name: z.string() });
+export const auditActorSchema = z.object({
+  id: z.string(),
+  kind: z.enum(['user', 'token']),
+  name: z.string(),
+  /** when the user or token was made: with the id, what tells two tokens of one name apart */
+  createdAt: rfc3339Schema,
+});
 export type AuditActorDto = z.infer<typeof auditActorSchema>;
 /** a page of them, by name (`nextCursor`: pass it back as `cursor` for the next page; null: the last page) */
 export const auditActorPageSchema = pageSchema(auditActorSchema);

@@ -1233,7 +1233,7 @@ export function createRepositories(
       // by name in code point order on both engines (SQLite's BINARY; PostgreSQL's "C"), a user before a token
       const bin = (c: Column) => (dialect === 'postgres' ? sql`${c} collate "C"` : sql`${c}`);
       const prefix = query.q ? `${query.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : undefined;
-      const arm = async (kind: 'user' | 'token', id: Column, name: Column) => {
+      const arm = async (kind: 'user' | 'token', id: Column, name: Column, created: Column) => {
         const k = ACTOR_KINDS.indexOf(kind);
         // the rows after the cursor's (name, kind, id) in this arm's kind
         const past =
@@ -1245,7 +1245,7 @@ export function createRepositories(
                 ? sql`${bin(name)} > ${after.name}`
                 : sql`(${bin(name)} > ${after.name} or (${name} = ${after.name} and ${bin(id)} > ${after.id}))`;
         const rows = await db
-          .select({ id: sql<string>`${id}`, name: sql<string>`${name}` })
+          .select({ id: sql<string>`${id}`, name: sql<string>`${name}`, createdAt: sql<number>`${created}` })
           .from(kind === 'user' ? t.users : t.apiTokens)
           .where(
             and(
@@ -1257,11 +1257,11 @@ export function createRepositories(
           )
           .orderBy(bin(name), bin(id))
           .limit(limit + 1);
-        return rows.map((r) => ({ id: String(r.id), kind, name: String(r.name) }));
+        return rows.map((r) => ({ id: String(r.id), kind, name: String(r.name), createdAt: Number(r.createdAt) }));
       };
       const both = [
-        ...(await arm('user', t.users.id, t.users.username)),
-        ...(await arm('token', t.apiTokens.id, t.apiTokens.name)),
+        ...(await arm('user', t.users.id, t.users.username, t.users.createdAt)),
+        ...(await arm('token', t.apiTokens.id, t.apiTokens.name, t.apiTokens.createdAt)),
       ].sort(compareActors);
       const more = both.length > limit;
       const items = both.slice(0, limit);

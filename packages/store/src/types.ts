@@ -627,13 +627,13 @@ export interface AuditRepository {
    * before a token of its name, then by id — a page at a time (`limit`, default 100, at most 1000; `cursor`: the
    * previous page's `nextCursor`); `q`: only names that begin with it (letter case aside). Reads the users and
    * tokens in name order and probes the actor index once per candidate, never a scan of the log; a deleted user's or
-   * token's events have no name to offer.
+   * token's events have no name to offer. `createdAt` tells two of one name apart.
    */
   namedActors(query?: {
     q?: string;
     limit?: number;
     cursor?: string | null;
-  }): Promise<Page<{ id: string; kind: 'user' | 'token'; name: string }>>;
+  }): Promise<Page<{ id: string; kind: 'user' | 'token'; name: string; createdAt: number }>>;
 }
 
 export interface UserRepository {

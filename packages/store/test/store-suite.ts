@@ -2625,7 +2625,10 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       const bot = makeToken({ name: 'deploy-bot' });
       const idle = makeToken({ name: 'idle' });
       // two tokens that share a user's name: listed beside it, after it (the `actor` filter takes the name: all three)
-      const namesakes = [makeToken({ name: 'ada' }), makeToken({ name: 'ada' })];
+      const namesakes = [
+        makeToken({ name: 'ada', createdAt: T0 + DAY }),
+        makeToken({ name: 'ada', createdAt: T0 + 2 * DAY }),
+      ];
       const acted = [ada, adam, underscore, gone, bot, ...namesakes];
       await store.commit({
         insertUsers: [ada, adam, underscore, quiet, gone],
@@ -2638,12 +2641,13 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       const [t1, t2] = namesakes.sort((a, b) => (a.id < b.id ? -1 : 1));
       // code point order (upper case first), a user before a token of its name, tokens of one name by id
       const all = [
-        { id: adam.id, kind: 'user', name: 'Adam' },
-        { id: underscore.id, kind: 'user', name: 'a_b' },
-        { id: ada.id, kind: 'user', name: 'ada' },
-        { id: t1!.id, kind: 'token', name: 'ada' },
-        { id: t2!.id, kind: 'token', name: 'ada' },
-        { id: bot.id, kind: 'token', name: 'deploy-bot' },
+        { id: adam.id, kind: 'user', name: 'Adam', createdAt: T0 },
+        { id: underscore.id, kind: 'user', name: 'a_b', createdAt: T0 },
+        { id: ada.id, kind: 'user', name: 'ada', createdAt: T0 },
+        // two tokens of one name told apart by their ids and when they were made
+        { id: t1!.id, kind: 'token', name: 'ada', createdAt: t1!.createdAt },
+        { id: t2!.id, kind: 'token', name: 'ada', createdAt: t2!.createdAt },
+        { id: bot.id, kind: 'token', name: 'deploy-bot', createdAt: T0 },
       ];
       expect(await store.audit.namedActors()).toEqual({ items: all, nextCursor: null });
       // page after page (across the user and the tokens of one name too), each page full but the last

@@ -433,7 +433,14 @@ export const CORE_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
     input: (_args, o) => ({ q: o.prefix, limit: o.limit, cursor: o.cursor }),
     print: (ctx, out) =>
       ctx.output(out, () =>
-        auditActorsTable(pageItems(out).map((a) => ({ id: str(a.id), kind: str(a.kind), name: str(a.name) }))),
+        auditActorsTable(
+          pageItems(out).map((a) => ({
+            id: str(a.id),
+            kind: str(a.kind),
+            name: str(a.name),
+            createdAt: ms(a.createdAt) ?? 0,
+          })),
+        ),
       ),
   },
   'audit verify': {

@@ -3,7 +3,7 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { trpc } from '../lib/trpc';
 import { useMe } from '../lib/auth';
 import { useDebounced } from '../lib/hooks';
-import { cn } from '../lib/utils';
+import { cn, formatDateTime } from '../lib/utils';
 import { Input } from './ui/input';
 
 /** an option's kind in words */
@@ -40,6 +40,12 @@ export function ActorPicker({
   const listId = useId();
   const options = actors.data?.items ?? [];
   const more = actors.data?.nextCursor != null;
+  // two of one name and kind (two tokens named alike) are told apart by when each was made and its id's start
+  const twin = (a: (typeof options)[number]) =>
+    options.filter((o) => o.name === a.name && o.kind === a.kind).length > 1
+      ? `created ${formatDateTime(a.createdAt)}, ${a.id.slice(0, 12)}…`
+      : undefined;
+  const kindText = (a: (typeof options)[number]) => [KIND[a.kind], twin(a)].filter(Boolean).join(', ');
   const shown = open && options.length > 0;
   const optionId = (i: number) => `${listId}-${i}`;
   const choose = (name: string) => {
@@ -102,7 +108,7 @@ export function ActorPicker({
                 id={optionId(i)}
                 role="option"
                 aria-selected={i === active}
-                aria-label={`${a.name} (${KIND[a.kind]})`}
+                aria-label={`${a.name} (${kindText(a)})`}
                 data-actor-kind={a.kind}
                 // keeps the focus in the field (no blur before the click)
                 onMouseDown={(e) => e.preventDefault()}
@@ -114,7 +120,7 @@ export function ActorPicker({
                 )}
               >
                 <span className="truncate">{a.name}</span>
-                <span className="shrink-0 text-xs text-muted-foreground">{KIND[a.kind]}</span>
+                <span className="shrink-0 text-xs text-muted-foreground">{kindText(a)}</span>
               </li>
             ))
           : null}
