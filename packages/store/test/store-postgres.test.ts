@@ -59,6 +59,16 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
  */
 const migratedDatabaseUrl = migratedDatabases(() => cluster);
 
+/** PostgreSQL's plan of a Drizzle query on client `c` (EXPLAIN's lines joined): what the plan tests match */
+const explainOn =
+  (c: pg.Client) =>
+  async (q: { toSQL(): { sql: string; params: unknown[] } }): Promise<string> => {
+    const { sql, params } = q.toSQL();
+    return (await c.query(`explain ${sql}`, params)).rows
+      .map((r: Record<string, string>) => r['QUERY PLAN'])
+      .join('\n');
+  };
+
 const engine: StoreEngine = {
   dialect: 'postgres',
   newDatabaseUrl: () => cluster.createDatabase(),
@@ -267,12 +277,7 @@ describe('PostgreSQL store', () => {
     await withClient(url, async (c) => {
       await c.query('analyze');
       const { db, t } = asQueryDb(drizzle({ client: c }), pgSchema);
-      const plan = async (q: { toSQL(): { sql: string; params: unknown[] } }) => {
-        const { sql, params } = q.toSQL();
-        return (await c.query(`explain ${sql}`, params)).rows
-          .map((r: Record<string, string>) => r['QUERY PLAN'])
-          .join('\n');
-      };
+      const plan = explainOn(c);
       const bySerial = await plan(
         findAllBySerialQuery(
           db,
@@ -430,12 +435,7 @@ describe('PostgreSQL store', () => {
     await withClient(url, async (c) => {
       await c.query('analyze');
       const { db, t } = asQueryDb(drizzle({ client: c }), pgSchema);
-      const plan = async (q: { toSQL(): { sql: string; params: unknown[] } }) => {
-        const { sql, params } = q.toSQL();
-        return (await c.query(`explain ${sql}`, params)).rows
-          .map((r: Record<string, string>) => r['QUERY PLAN'])
-          .join('\n');
-      };
+      const plan = explainOn(c);
       const fp = 'ab'.repeat(32);
       const exact = await plan(findByFingerprintQuery(db, t, fp));
       expect(exact).toMatch(/Index Scan using certificates_fingerprint16_idx on certificates/);
@@ -478,12 +478,8 @@ describe('PostgreSQL store', () => {
     await withClient(url, async (c) => {
       await c.query('analyze');
       const { db, t } = asQueryDb(drizzle({ client: c }), pgSchema);
-      const plan = async (q: Parameters<typeof revokedOrderQuery>[3]) => {
-        const { sql, params } = revokedOrderQuery(db, t, 'postgres', q, 101).toSQL();
-        return (await c.query(`explain ${sql}`, params)).rows
-          .map((r: Record<string, string>) => r['QUERY PLAN'])
-          .join('\n');
-      };
+      const plan = (q: Parameters<typeof revokedOrderQuery>[3]) =>
+        explainOn(c)(revokedOrderQuery(db, t, 'postgres', q, 101));
       const cursor = encodeCursor(T0 + 3_000_000, 'crt_x');
       for (const q of [{}, { cursor }, { status: 'revoked' as const, now: T0 }, { profile: 'tls-server', cursor }]) {
         const p = await plan(q);
@@ -527,12 +523,7 @@ describe('PostgreSQL store', () => {
     await withClient(url, async (c) => {
       await c.query('analyze');
       const { db, t } = asQueryDb(drizzle({ client: c }), pgSchema);
-      const plan = async (q: { toSQL(): { sql: string; params: unknown[] } }) => {
-        const { sql, params } = q.toSQL();
-        return (await c.query(`explain ${sql}`, params)).rows
-          .map((r: Record<string, string>) => r['QUERY PLAN'])
-          .join('\n');
-      };
+      const plan = explainOn(c);
       const C = t.certificates;
       // the expiry sort without a filter: each status's range of (status, not_after, id) in order (0035), merged by
       // expiryMergedPage — never a scan and sort of every certificate (1,000,000 rows: 1.2–1.5 s a page)

@@ -46,6 +46,16 @@ const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 const engine = sqliteTestEngine();
 const pathOf = sqlitePathOf;
 
+/** SQLite's plan of a Drizzle query on connection `raw` (EXPLAIN QUERY PLAN's details joined): what plan tests match */
+const explainOn =
+  (raw: Database.Database) =>
+  (q: { toSQL(): { sql: string; params: unknown[] } }): string => {
+    const { sql, params } = q.toSQL();
+    return (raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[])
+      .map((r) => r.detail)
+      .join('\n');
+  };
+
 describe('SQLite store', () => {
   defineStoreSuite(() => engine);
 
@@ -144,12 +154,7 @@ describe('SQLite store', () => {
     const raw = new Database(pathOf(url));
     try {
       const db = drizzle({ client: raw });
-      const plan = (q: { toSQL(): { sql: string; params: unknown[] } }) => {
-        const { sql, params } = q.toSQL();
-        return (raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[])
-          .map((r) => r.detail)
-          .join('\n');
-      };
+      const plan = explainOn(raw);
       const fp = 'ab'.repeat(32);
       for (const analyzed of [false, true]) {
         if (analyzed) raw.exec('analyze');
@@ -179,12 +184,7 @@ describe('SQLite store', () => {
     const raw = new Database(pathOf(url));
     try {
       const db = drizzle({ client: raw });
-      const plan = (q: { toSQL(): { sql: string; params: unknown[] } }) => {
-        const { sql, params } = q.toSQL();
-        return (raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[])
-          .map((r) => r.detail)
-          .join('\n');
-      };
+      const plan = explainOn(raw);
       for (const analyzed of [false, true]) {
         if (analyzed) raw.exec('analyze');
         const bySerial = plan(
@@ -552,12 +552,8 @@ describe('SQLite store', () => {
     const raw = new Database(pathOf(url));
     try {
       const db = drizzle({ client: raw });
-      const plan = (q: Parameters<typeof revokedOrderQuery>[3]) => {
-        const { sql, params } = revokedOrderQuery(db, sqliteSchema, 'sqlite', q, 101).toSQL();
-        return (raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[])
-          .map((r) => r.detail)
-          .join('\n');
-      };
+      const plan = (q: Parameters<typeof revokedOrderQuery>[3]) =>
+        explainOn(raw)(revokedOrderQuery(db, sqliteSchema, 'sqlite', q, 101));
       const cursor = encodeCursor(T0 + 100, 'crt_x');
       for (const analyzed of [false, true]) {
         if (analyzed) raw.exec('analyze');
