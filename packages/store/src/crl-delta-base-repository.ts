@@ -3,9 +3,9 @@
  * audit: the complete CRL's signature is audited by the CRL service (`crl.generated`); these rows only let the other
  * processes serve it and sign its deltas, and one process sign it.
  */
-import { and, eq, lt, sql } from 'drizzle-orm';
+import { and, eq, lt, lte, sql } from 'drizzle-orm';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
-import type { CrlDeltaBaseRepository, CrlDeltaBaseRow } from './crl-delta-base-types';
+import type { CrlDeltaBaseClaim, CrlDeltaBaseRepository, CrlDeltaBaseRow } from './crl-delta-base-types';
 import { affectedRows, asQueryDb, type QueryDb, type Tables } from './query-db';
 import type { StoreDialect } from './types';
 
@@ -30,6 +30,12 @@ export function createCrlDeltaBaseRepository(db: QueryDb, t: Tables, dialect: St
       .onConflictDoUpdate({ target: B.caId, set: rest, setWhere: lt(B.crlNumber, row.crlNumber) });
   };
   const holds = (caId: string, owner: string) => and(eq(C.caId, caId), eq(C.owner, owner));
+  const read = async (caId: string): Promise<CrlDeltaBaseClaim | undefined> => {
+    const [found] = await db.select().from(C).where(eq(C.caId, caId));
+    return found && { caId: found.caId, owner: found.owner, expiresAt: Number(found.expiresAt) };
+  };
+  const removeExpired = async (caId: string, owner: string, now: number) =>
+    affectedRows(await db.delete(C).where(and(holds(caId, owner), lte(C.expiresAt, now)))) > 0;
   return {
     async find(caId) {
       const [row] = await db.select().from(B).where(eq(B.caId, caId));
@@ -76,25 +82,27 @@ export function createCrlDeltaBaseRepository(db: QueryDb, t: Tables, dialect: St
       return affectedRows(await db.update(C).set({ expiresAt }).where(holds(caId, owner))) > 0;
     },
     async claim(claim, now) {
-      // as the idempotency keys' claim: insert if absent; an expired claim is removed (only that one: two processes
-      // taking over the same claim remove it once) and taken again
+      // as the idempotency keys' claim: insert if absent; an expired claim is removed (only that one, and only while
+      // still expired: a renewal between the read and the delete keeps it) and taken again
       for (let attempt = 0; attempt < 2; attempt++) {
         const inserted = await db.insert(C).values(claim).onConflictDoNothing({ target: C.caId });
         if (affectedRows(inserted) > 0) return undefined;
-        const [found] = await db.select().from(C).where(eq(C.caId, claim.caId));
-        if (!found) continue; // released in between: claim again
-        if (found.owner === claim.owner) return undefined;
-        const held = { caId: found.caId, owner: found.owner, expiresAt: Number(found.expiresAt) };
+        const held = await read(claim.caId);
+        if (!held) continue; // released in between: claim again
+        if (held.owner === claim.owner) return undefined;
         if (held.expiresAt > now) return held;
-        await db.delete(C).where(and(eq(C.caId, claim.caId), eq(C.owner, found.owner)));
+        if (await removeExpired(claim.caId, held.owner, now)) continue; // taken over: insert again
+        // renewed (or released, or taken by a third owner) since the read: as it is now
+        const current = await read(claim.caId);
+        if (!current) continue;
+        return current.owner === claim.owner ? undefined : current;
       }
       // taken and released twice meanwhile: not this owner's (the caller asks again)
-      const [found] = await db.select().from(C).where(eq(C.caId, claim.caId));
+      const found = await read(claim.caId);
       if (found?.owner === claim.owner) return undefined;
-      return found
-        ? { caId: found.caId, owner: found.owner, expiresAt: Number(found.expiresAt) }
-        : { ...claim, owner: '' };
+      return found ?? { ...claim, owner: '' };
     },
+    removeExpired,
     async release(caId, owner) {
       await db.delete(C).where(holds(caId, owner));
     },

@@ -50,6 +50,11 @@ export interface CrlDeltaBaseRepository {
    * does not hold the CA's claim any more (it was taken over, or released)
    */
   renew(caId: string, owner: string, expiresAt: number): Promise<boolean>;
+  /**
+   * claim's takeover step: removes `owner`'s claim on the CA if it is still expired at `now` (not renewed since it was
+   * read); true when removed (the caller may insert its own), false when renewed, released or taken meanwhile
+   */
+  removeExpired(caId: string, owner: string, now: number): Promise<boolean>;
   /** removes the CA's claim if `owner` holds it (its base stored, or its signing failed) */
   release(caId: string, owner: string): Promise<void>;
 }
