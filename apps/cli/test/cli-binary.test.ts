@@ -52,6 +52,17 @@ describe('the pkim binary, one command group at a time', () => {
     expect(rootPem).toContain('BEGIN CERTIFICATE');
     refused(pkim(['ca', 'show', 'nope']), 3, 'ca.not_found');
     refused(pkim(['ca', 'show', 'nope', '--json']), 3, 'ca.not_found');
+    // the CA's CN, or its name but for case: the one line says which name to use
+    for (const ref of ['Binary Root', 'ROOT']) {
+      const r = pkim(['ca', 'show', ref]);
+      refused(r, 3, 'ca.not_found');
+      expect(r.stderr.trimEnd()).toBe(`error: ca.not_found: no CA with id or name '${ref}' (did you mean 'root'?)`);
+    }
+    const hinted = pkim(['vault', 'mount', 'pki-hint', '--ca', 'Binary Root', '--json']);
+    refused(hinted, 3, 'ca.not_found');
+    expect(JSON.parse(hinted.stderr) as unknown).toMatchObject({
+      error: { message: "no CA with id or name 'Binary Root' (did you mean 'root'?)" },
+    });
   });
 
   it('cert: signs a CSR read from stdin (openssl verifies it); an unknown option exits 2', () => {

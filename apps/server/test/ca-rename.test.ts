@@ -79,6 +79,40 @@ describe('ca.rename over REST', () => {
     expect(await renamedEvents()).toHaveLength(events);
   });
 
+  it("an unknown CA that is a CA's CN, or its name but for spaces and case: the 404 says the name to use", async () => {
+    const ca = (await f.authority.cas.get(f.caId)).ca; // 'issuing-2026' since the first test
+    const cn = /CN=([^,]+)/.exec(ca.subjectDn)?.[1] ?? '';
+    expect([ca.name, cn.length > 0 && cn !== ca.name]).toEqual(['issuing-2026', true]);
+    const put = (ref: string, token?: string) =>
+      rest('PUT', `/cas/${encodeURIComponent(ref)}/name`, { name: 'never-used' }, token);
+    for (const ref of ['Issuing 2026', 'ISSUING_2026', cn]) {
+      const r = await put(ref);
+      expect([r.status, r.body.code, r.body.message]).toEqual([
+        404,
+        'ca.not_found',
+        `no CA with id or name '${ref}' (did you mean 'issuing-2026'?)`,
+      ]);
+    }
+    // no hint for a name that matches nothing, nor to a token limited to other CAs (it could not list this one)
+    expect((await put('issuing 2027')).body.message).toBe("no CA with id or name 'issuing 2027'");
+    const { token } = await f.authority.auth.createToken(
+      { name: 'root-only', role: 'admin', expiresInMs: null, resources: { cas: [f.rootCaId] } },
+      ACTORS.admin,
+    );
+    const limited = await put('Issuing 2026', token);
+    expect([limited.status, limited.body.message]).toEqual([404, "no CA with id or name 'Issuing 2026'"]);
+    // nor to a token whose scopes leave out ca:read (a certificate listing by CA resolves the reference)
+    const scoped = await f.authority.auth.createToken(
+      { name: 'cert-reader', role: 'admin', expiresInMs: null, scopes: ['certificate:read'] },
+      ACTORS.admin,
+    );
+    const listed = await rest('GET', `/certificates?ca=${encodeURIComponent('Issuing 2026')}`, undefined, scoped.token);
+    expect([listed.status, listed.body.message]).toEqual([404, "no CA with id or name 'Issuing 2026'"]);
+    const full = await rest('GET', `/certificates?ca=${encodeURIComponent('Issuing 2026')}`);
+    expect(full.body.message).toBe("no CA with id or name 'Issuing 2026' (did you mean 'issuing-2026'?)");
+    expect(await names()).not.toContain('never-used');
+  });
+
   it('is in the OpenAPI document', async () => {
     const r = await fetch(`${f.url}/api/v1/openapi.json`);
     const doc = (await r.json()) as { paths: Record<string, Record<string, unknown>> };

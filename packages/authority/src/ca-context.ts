@@ -13,6 +13,8 @@ import type { CaRow, Store } from '@pkim/store';
 import type { Logger } from 'pino';
 import type { KeyBackends } from '@pkim/keys';
 import type { Actor } from './types';
+import { hasPermission } from './permissions';
+import { visibleCaIds } from './signing/provisioner-policy';
 import { auditEvent } from './audit-service';
 import { createOtherCommitsSeen, type OtherCommitsSeen } from './other-commits-seen';
 import type { ProfileView } from './profile-service';
@@ -87,9 +89,7 @@ export function createCaContextLoader(
   }
 
   async function load(caId: string): Promise<CaContext> {
-    const ca = (await store.cas.findById(caId)) ?? (await store.cas.findByName(caId));
-    if (!ca) throw new PkiError('ca.not_found', `no CA with id or name '${caId}'`);
-    return fromRow(ca);
+    return fromRow(await findCaByRef(store, caId));
   }
 
   /**
@@ -215,11 +215,42 @@ export async function recordFailure(
   return e;
 }
 
-/** THE resolution of a CA reference (id or name) to its id; `ca.not_found` when neither matches. */
-export async function resolveCaRef(store: Store, ref: string): Promise<string> {
+/** a name or CN compared as a person types it: case, spaces, '-' and '_' aside */
+const refKey = (s: string): string => s.toLowerCase().replace(/[\s_-]+/g, '');
+
+/** the first CN of a subject DN as formatDn writes it (`CN=Keystore Clients,O=…`) */
+function subjectCn(dn: string): string | undefined {
+  const m = /(?:^|,)\s*CN=((?:\\.|[^,\\])*)/i.exec(dn);
+  return m?.[1]?.replace(/\\(.)/g, '$1').trim();
+}
+
+/**
+ * THE lookup of a CA reference (id or name); `ca.not_found` when neither matches. When the reference is a CA's
+ * subject CN, or its name but for case, spaces, '-' or '_', the message says which name to use — only to a caller
+ * that may list that CA (`ca:read`, within its CA limits): without an actor (the caller cannot be told) no hint.
+ */
+export async function findCaByRef(store: Store, ref: string, actor?: Actor): Promise<CaRow> {
   const ca = (await store.cas.findById(ref)) ?? (await store.cas.findByName(ref));
-  if (!ca) throw new PkiError('ca.not_found', `no CA with id or name '${ref}'`);
-  return ca.id;
+  if (ca) return ca;
+  const message = `no CA with id or name '${ref}'`;
+  if (!actor || !hasPermission(actor, 'ca:read')) throw new PkiError('ca.not_found', message);
+  const all = await store.cas.list();
+  const visible = visibleCaIds(actor, all);
+  const key = refKey(ref);
+  const meant = all
+    .filter((c) => !visible || visible.includes(c.id))
+    .filter((c) => {
+      const cn = subjectCn(c.subjectDn);
+      return refKey(c.name) === key || (cn !== undefined && refKey(cn) === key);
+    })
+    .map((c) => `'${c.name}'`);
+  if (meant.length === 0) throw new PkiError('ca.not_found', message);
+  throw new PkiError('ca.not_found', `${message} (did you mean ${meant.slice(0, 3).join(' or ')}?)`);
+}
+
+/** THE resolution of a CA reference (id or name) to its id; `ca.not_found` as findCaByRef. */
+export async function resolveCaRef(store: Store, ref: string, actor?: Actor): Promise<string> {
+  return (await findCaByRef(store, ref, actor)).id;
 }
 
 /**

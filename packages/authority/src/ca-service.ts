@@ -43,7 +43,7 @@ import { checkHttpUrl, urlsFromBase } from './url-plan';
 import { activeCaFields, caKeyCreatedEvent, destroyKeyQuietly, existingCaKey, newCaRow } from './ca-row';
 import { caAt } from './certificate-view';
 import { auditEvent } from './audit-service';
-import { loadRenewable, recordFailure, type SigningServiceDeps } from './ca-context';
+import { findCaByRef, loadRenewable, recordFailure, type SigningServiceDeps } from './ca-context';
 import { subjectToDn } from './subject-input';
 import type { SigningPipeline } from './signing/signing-pipeline';
 import { checkNewCaName, checkSignedHere } from './signing/plan-rules';
@@ -311,8 +311,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
   ): Promise<CaView> {
     authorize(actor, 'ca:write');
     try {
-      const ca = (await store.cas.findById(caId)) ?? (await store.cas.findByName(caId));
-      if (!ca) throw new PkiError('ca.not_found', `no CA with id or name '${caId}'`);
+      const ca = await findCaByRef(store, caId, actor);
       checkActorMayUseCa(actor, ca);
       if (ca.status !== 'pending')
         throw new PkiError(
@@ -529,16 +528,14 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
   }
 
   /** the CA row, its status read at now (caStatusAt): an active CA past its end is not switched, deleted as expired */
-  async function findCa(idOrName: string): Promise<CaRow> {
-    const ca = (await store.cas.findById(idOrName)) ?? (await store.cas.findByName(idOrName));
-    if (!ca) throw new PkiError('ca.not_found', `no CA with id or name '${idOrName}'`);
-    return caAt(ca, clock.now());
+  async function findCa(idOrName: string, actor?: Actor): Promise<CaRow> {
+    return caAt(await findCaByRef(store, idOrName, actor), clock.now());
   }
 
   async function setStatus(caId: string, status: 'active' | 'disabled', actor: Actor): Promise<CaRow> {
     authorize(actor, 'ca:write');
     try {
-      const ca = await findCa(caId);
+      const ca = await findCa(caId, actor);
       checkActorMayUseCa(actor, ca);
       if (ca.status === 'revoked' || ca.status === 'pending' || ca.status === 'expired') {
         throw new PkiError('ca.not_active', `CA ${ca.name} is ${ca.status}; only active/disabled CAs can be switched`);
@@ -558,7 +555,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
   async function rename(caRef: string, name: string, actor: Actor): Promise<CaRow> {
     try {
       authorize(actor, 'ca:write');
-      const ca = await findCa(caRef);
+      const ca = await findCa(caRef, actor);
       checkActorMayUseCa(actor, ca);
       if (name === ca.name) return ca;
       await checkNewCaName(store.cas, name);
@@ -582,7 +579,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
           `unknown leaf notAfter behavior '${String(behavior)}': one of ${LEAF_NOT_AFTER_BEHAVIORS.join(', ')}`,
         );
       }
-      const ca = await findCa(caRef);
+      const ca = await findCa(caRef, actor);
       checkActorMayUseCa(actor, ca);
       if (ca.leafNotAfterBehavior === behavior) return ca;
       const patch = { leafNotAfterBehavior: behavior, updatedAt: clock.now() };
@@ -604,7 +601,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
   async function setUrls(caRef: string, input: CaUrlsInput, actor: Actor): Promise<CaRow> {
     try {
       authorize(actor, 'ca:write');
-      const ca = await findCa(caRef);
+      const ca = await findCa(caRef, actor);
       checkActorMayUseCa(actor, ca);
       const lists = (v: string[] | undefined, what: string) => v?.map((u) => checkHttpUrl(u.trim(), what));
       let urls: CaUrlsJson | null;
@@ -656,7 +653,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
     const cascade = opts.cascade !== false;
     try {
       assertAcceptedRevocationReason(reason);
-      const ca = await findCa(caId);
+      const ca = await findCa(caId, actor);
       checkActorMayUseCa(actor, ca);
       if (ca.status === 'revoked') throw new PkiError('ca.already_revoked', `CA ${ca.name} is already revoked`);
       const descendants = cascade ? await store.cas.listDescendants(ca.id) : [];
@@ -714,7 +711,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
     try {
       authorize(actor, 'ca:write');
       assertAcceptedRevocationReason(reason);
-      const ca = await findCa(caRef);
+      const ca = await findCa(caRef, actor);
       checkActorMayUseCa(actor, ca);
       const history = ca.certificateHistory ?? [];
       const i = history.findIndex((h) => h.kind === 'cross');
@@ -783,7 +780,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
   ): Promise<{ keyDestroyed: boolean; keyInUseBy?: CaKeyUser[] }> {
     authorize(actor, 'ca:write');
     try {
-      const ca = await findCa(caId);
+      const ca = await findCa(caId, actor);
       checkActorMayUseCa(actor, ca);
       const expired = ca.notAfter !== null && ca.notAfter <= clock.now();
       // a pending CA (`pkim ca create --external`, Vault's intermediate/generate, never imported) has no certificate:
@@ -919,7 +916,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
         .sort((x, y) => x.end - y.end || x.ca.name.localeCompare(y.ca.name))
         .map(({ ca }) => caAt(ca, now));
     },
-    get: async (idOrName) => view(await findCa(idOrName)),
+    get: async (idOrName, actor) => view(await findCa(idOrName, actor)),
     rename,
     setStatus,
     setUrls,

@@ -338,7 +338,7 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
      */
     async list(q, actor) {
       const now = clock.now();
-      const caId = q.caId ? await resolveCaRef(store, q.caId) : undefined;
+      const caId = q.caId ? await resolveCaRef(store, q.caId, actor) : undefined;
       const caIds = await scope(actor);
       if (!q.cursor) await checkProfileFilter(store, deps.profileExists, q.profile, caIds);
       const page = await store.certificates.list({ ...q, now, caId, caIds });

@@ -363,7 +363,7 @@ export interface CaService {
    * `expired`: the most urgent), pending (no certificate yet) and revoked ones left out — soonest end first
    */
   list(filter?: { expiringWithinMs?: number }): Promise<CaRow[]>;
-  get(idOrName: string): Promise<CaView>;
+  get(idOrName: string, actor?: Actor): Promise<CaView>;
   setStatus(caId: string, status: 'active' | 'disabled', actor: Actor): Promise<CaRow>;
   /**
    * The relying-party URLs of the certificates the CA issues from now on, stored with the CA (every process that

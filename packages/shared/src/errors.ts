@@ -176,7 +176,12 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
     kind: 'internal',
     description: 'The signed certificate did not verify against the CA public key.',
   },
-  'ca.not_found': { kind: 'not_found', description: 'No such certificate authority.' },
+  'ca.not_found': {
+    kind: 'not_found',
+    description:
+      "No such certificate authority. When the reference is a CA's subject CN, or its name but for case, spaces, " +
+      "'-' or '_', the message names the CA to use (did you mean …?) to a caller that may list that CA.",
+  },
   'ca.not_active': {
     kind: 'conflict',
     description: 'The CA is disabled, expired, revoked or awaiting its certificate.',

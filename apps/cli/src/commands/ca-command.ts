@@ -181,7 +181,7 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
     .description('show a CA (id or name)')
     .action(async (ref: string) => {
       const a = await ctx.openAuthority();
-      const v = await a.cas.get(ref);
+      const v = await a.cas.get(ref, ctx.actor);
       const { toCaViewDto } = await ctx.contract();
       ctx.output(toCaViewDto(v), () => caDetails(v.ca));
     });

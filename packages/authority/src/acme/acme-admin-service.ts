@@ -2,6 +2,7 @@ import { PkiError, type Clock } from '@pkim/shared';
 import type { AcmeAccountRow, AcmeIdentifierJson, AcmeProblemJson, Store } from '@pkim/store';
 import type { Actor } from '../types';
 import { authorize } from '../permissions';
+import { findCaByRef } from '../ca-context';
 import { auditEvent } from '../audit-service';
 import { checkActorMayUseCa } from '../signing/provisioner-policy';
 
@@ -53,10 +54,9 @@ function orderCursor(cursor: string | null | undefined): { createdAt: number; id
 export function createAcmeAdminService(deps: { store: Store; clock: Clock }): AcmeAdminService {
   const { store, clock } = deps;
 
-  async function caOf(ref: string) {
-    const ca = (await store.cas.findById(ref)) ?? (await store.cas.findByName(ref));
-    if (!ca) throw new PkiError('ca.not_found', `no CA with id or name '${ref}'`);
-    return ca;
+  /** the CA of an id or name; the not-found hint only to an actor that may list it (findCaByRef) */
+  function caOf(ref: string, actor?: Actor) {
+    return findCaByRef(store, ref, actor);
   }
 
   /** the account, if the actor may act on its CA (else not found: another CA's account is not revealed) */
@@ -90,7 +90,7 @@ export function createAcmeAdminService(deps: { store: Store; clock: Clock }): Ac
       let accounts: AcmeAccountRow[];
       if (query.account) accounts = [await accountFor(query.account, actor)];
       else {
-        const ca = query.ca === undefined ? undefined : await caOf(query.ca);
+        const ca = query.ca === undefined ? undefined : await caOf(query.ca, actor);
         checkActorMayUseCa(actor, ca);
         accounts = [];
         for (const a of await store.acme.listAccounts(ca?.id)) if (await mayUse(actor, a.caId)) accounts.push(a);

@@ -18,7 +18,7 @@ import type {
 import type { Actor, CertificateService } from '../types';
 import { authorize } from '../permissions';
 import { auditEvent } from '../audit-service';
-import type { CaContextLoader } from '../ca-context';
+import { findCaByRef, type CaContextLoader } from '../ca-context';
 import type { SignFunction } from '../signing/sign-request';
 import type { ProfileView } from '../profile-service';
 import { nameMatches, validateNamePattern, type Provisioner } from '../signing/provisioner';
@@ -240,10 +240,9 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
   const { store, clock, logger } = deps;
   const inflight = new Set<Promise<void>>();
 
-  async function caOf(ref: string) {
-    const ca = (await store.cas.findById(ref)) ?? (await store.cas.findByName(ref));
-    if (!ca) throw new PkiError('ca.not_found', `no CA with id or name '${ref}'`);
-    return ca;
+  /** the CA of an id or name; the not-found hint only to an actor that may list it (findCaByRef) */
+  function caOf(ref: string, actor?: Actor) {
+    return findCaByRef(store, ref, actor);
   }
 
   async function loadDirectory(ref: string): Promise<AcmeDirectoryConfig> {
@@ -274,7 +273,7 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
 
   async function enable(input: AcmeEnableInput, actor: Actor): Promise<AcmeDirectoryView> {
     authorize(actor, 'ca:write');
-    const ca = await caOf(input.ca);
+    const ca = await caOf(input.ca, actor);
     checkActorMayUseCa(actor, ca);
     if (ca.status !== 'active') throw new PkiError('ca.not_active', `CA ${ca.name} is ${ca.status}`);
     await deps.profileView?.fresh(input.profile ?? 'tls-server');
@@ -320,7 +319,7 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
 
   async function disable(ref: string, actor: Actor) {
     authorize(actor, 'ca:write');
-    const ca = await caOf(ref);
+    const ca = await caOf(ref, actor);
     checkActorMayUseCa(actor, ca);
     const had = (await store.settings.get(SETTINGS_PREFIX + ca.id)) !== undefined;
     await store.commit({
@@ -383,7 +382,7 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
 
   async function listEabKeys(ref: string | undefined, actor: Actor): Promise<AcmeEabKeyView[]> {
     authorize(actor, 'ca:read');
-    const ca = ref === undefined ? undefined : await caOf(ref);
+    const ca = ref === undefined ? undefined : await caOf(ref, actor);
     checkActorMayUseCa(actor, ca);
     const rows = await visible(actor, await store.acme.listEabKeys(ca?.id));
     return rows.map((k) => ({
@@ -429,7 +428,7 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
 
   async function listAccounts(ref: string | undefined, actor: Actor): Promise<AcmeAccountView[]> {
     authorize(actor, 'ca:read');
-    const ca = ref === undefined ? undefined : await caOf(ref);
+    const ca = ref === undefined ? undefined : await caOf(ref, actor);
     checkActorMayUseCa(actor, ca);
     const rows = await visible(actor, await store.acme.listAccounts(ca?.id));
     const t = clock.now();

@@ -6,7 +6,7 @@ import { fromPem, splitPemBundle } from '@pkim/core';
 import type { CaRow, CertificateRow, Store } from '@pkim/store';
 import { authorize } from '../permissions';
 import { auditEvent } from '../audit-service';
-import { recordFailure, type CaContextLoader } from '../ca-context';
+import { findCaByRef, recordFailure, type CaContextLoader } from '../ca-context';
 import { checkActorMayUseCa } from '../signing/provisioner-policy';
 import type { Actor } from '../types';
 import type { KeySealer } from './key-sealer';
@@ -190,8 +190,7 @@ export function createExportService(deps: ExportServiceDeps): ExportService {
           `unknown truststore format '${o.format}' (use ${TRUSTSTORE_EXPORT_FORMATS.join(', ')})`,
         );
       }
-      const ca = (await store.cas.findById(caRef)) ?? (await store.cas.findByName(caRef));
-      if (!ca) throw new PkiError('ca.not_found', `no CA with id or name '${caRef}'`);
+      const ca = await findCaByRef(store, caRef, actor);
       target = ca.id;
       if (!ca.certificatePem) throw new PkiError('ca.not_active', `CA '${ca.name}' has no certificate yet`);
       if (o.format === 'p12' || o.format === 'jks') checkExportPassword(o.password, `a ${o.format} truststore`);

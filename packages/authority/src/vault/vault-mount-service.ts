@@ -3,6 +3,7 @@ import { isHttpUrl, PkiError, type Clock, type KeyType } from '@pkim/shared';
 import type { CaUrlsJson, Store } from '@pkim/store';
 import { authorize } from '../permissions';
 import type { Actor } from '../types';
+import { findCaByRef } from '../ca-context';
 import { auditEvent } from '../audit-service';
 import { roleFromParams, roleToResponse, VAULT_ROLE_NAME_RE, type VaultRole } from './vault-role';
 import { CRL_DELTA_KEY, CRL_VALIDITY_KEY, OCSP_VALIDITY_KEY } from '../revocation-timings';
@@ -403,10 +404,8 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
     return !ca ? 'gone' : ca.certificatePem ? 'active' : 'pending';
   }
 
-  async function resolveCa(ref: string): Promise<{ id: string; name: string }> {
-    const ca = (await store.cas.findById(ref)) ?? (await store.cas.findByName(ref));
-    if (!ca) throw new PkiError('ca.not_found', `no CA with id or name '${ref}'`);
-    return ca;
+  async function resolveCa(ref: string, actor?: Actor): Promise<{ id: string; name: string }> {
+    return findCaByRef(store, ref, actor);
   }
 
   /**
@@ -499,7 +498,7 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
         (m) => m.path === path || m.path.startsWith(`${path}/`) || path.startsWith(`${m.path}/`),
       );
       if (clash) throw new PkiError('vault.mount_exists', `path is already in use at ${clash.path}/`);
-      const ca = input.ca ? await resolveCa(input.ca) : null;
+      const ca = input.ca ? await resolveCa(input.ca, actor) : null;
       const defaultLeaseTtl = parseVaultDuration('default_lease_ttl', input.defaultLeaseTtl) || DEFAULT_LEASE_TTL;
       const maxLeaseTtl = parseVaultDuration('max_lease_ttl', input.maxLeaseTtl) || DEFAULT_LEASE_TTL;
       const mount: VaultMount = {
