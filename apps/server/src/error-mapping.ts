@@ -45,9 +45,12 @@ export function httpStatusFor(e: PkiError): number {
   return HTTP_STATUS_BY_CODE[e.code] ?? HTTP_STATUS_BY_KIND[e.kind] ?? 500;
 }
 
-/** Seconds a client should wait before retrying a throttled call (`Retry-After`), when the error says. */
+/**
+ * Seconds a client should wait before retrying a throttled call or one refused for now (`Retry-After`: a rate limit,
+ * a CRL being signed), when the error says.
+ */
 export function retryAfterSecondsOf(e: PkiError | undefined): number | undefined {
-  const v = e?.kind === 'rate_limited' ? e.details.retryAfterSeconds : undefined;
+  const v = e?.kind === 'rate_limited' || e?.kind === 'unavailable' ? e.details.retryAfterSeconds : undefined;
   return typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.ceil(v) : undefined;
 }
 

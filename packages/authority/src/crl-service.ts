@@ -446,10 +446,14 @@ export function createCrlService(deps: CrlServiceDeps): CrlService & {
       .filter((c): c is CachedCrl => !!c && now < c.nextUpdate && (!forDelta || !!c.serials))
       .sort((x, y) => y.crlNumber - x.crlNumber)[0];
     if (previous) return previous;
+    // retry once the claim's signer has stored its base or, dead, lost its claim: its remaining lifetime (≥ 1 s)
+    const claim = await store.crlDeltaBases.findClaim(caId);
+    const retryAfterSeconds = Math.max(1, Math.ceil(((claim?.expiresAt ?? now) - now) / 1000));
     throw new PkiError(
       'crl.base_pending',
       `the CRL of CA ${caId} is being signed (delta CRLs on: a new base) and no earlier one is still valid: ` +
         `retry shortly`,
+      { details: { caId, retryAfterSeconds } },
     );
   }
 

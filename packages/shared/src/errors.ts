@@ -237,7 +237,8 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
     description:
       'Delta CRLs are on and a new base (complete CRL) of the CA is being signed — by this process or another on ' +
       'the database — for longer than a request waits (10 s by default), and no earlier CRL of the CA is still ' +
-      'within its nextUpdate to answer meanwhile: retry shortly (docs/crl.md).',
+      "within its nextUpdate to answer meanwhile: retry after `Retry-After` seconds (the claim's remaining " +
+      'lifetime, at least 1; details.retryAfterSeconds) (docs/crl.md).',
   },
   'crl.base_claim_lost': {
     kind: 'conflict',

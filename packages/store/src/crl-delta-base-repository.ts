@@ -103,6 +103,7 @@ export function createCrlDeltaBaseRepository(db: QueryDb, t: Tables, dialect: St
       return found ?? { ...claim, owner: '' };
     },
     removeExpired,
+    findClaim: read,
     async release(caId, owner) {
       await db.delete(C).where(holds(caId, owner));
     },

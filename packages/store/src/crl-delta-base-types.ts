@@ -50,6 +50,8 @@ export interface CrlDeltaBaseRepository {
    * does not hold the CA's claim any more (it was taken over, or released)
    */
   renew(caId: string, owner: string, expiresAt: number): Promise<boolean>;
+  /** the CA's claim as stored (expired or not), if any */
+  findClaim(caId: string): Promise<CrlDeltaBaseClaim | undefined>;
   /**
    * claim's takeover step: removes `owner`'s claim on the CA if it is still expired at `now` (not renewed since it was
    * read); true when removed (the caller may insert its own), false when renewed, released or taken meanwhile

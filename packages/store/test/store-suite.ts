@@ -3112,6 +3112,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       const B = store.crlDeltaBases;
       const a = { caId: ca.id, owner: 'process-a', expiresAt: T0 + 15_000 };
       const b = { caId: ca.id, owner: 'process-b', expiresAt: T0 + 45_000 };
+      expect(await B.findClaim(ca.id)).toBeUndefined();
       expect(await B.claim(a, T0)).toBeUndefined();
       // claim()'s steps in the racing order: b's read at T0 + 20 s finds a's claim expired (T0 + 15 s); a renews
       // before b's delete; b deletes
@@ -3119,6 +3120,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect(await B.removeExpired(ca.id, 'process-a', T0 + 20_000)).toBe(false);
       // the renewed claim survives: a still holds it, stores, and b is told so
       expect(await B.claim(b, T0 + 20_000)).toEqual({ ...a, expiresAt: T0 + 35_000 });
+      expect(await B.findClaim(ca.id)).toEqual({ ...a, expiresAt: T0 + 35_000 }); // as stored (findClaim)
       const base = { caId: ca.id, crlNumber: 1, thisUpdate: T0, nextUpdate: T0 + DAY, der: new Uint8Array([5]) };
       expect(await B.putClaimed({ ...base, serials: [] }, 'process-a')).toBe('stored');
       // not renewed: removed once (a second taker's delete finds nothing), then b claims it
@@ -3126,6 +3128,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect(await B.removeExpired(ca.id, 'process-a', T0 + 35_000)).toBe(false);
       expect(await B.claim(b, T0 + 35_000)).toBeUndefined();
       expect(await B.renew(ca.id, 'process-a', T0 + 50_000)).toBe(false);
+      expect(await B.findClaim(ca.id)).toEqual(b);
     });
   });
 

@@ -23,7 +23,14 @@ import {
   type AuthorityFixture,
 } from '../server-test-support';
 import { holdNextSignature, ocspLeaf } from '../ocsp-test-support';
-import { crlNumberOf, verifyLeafWithCrls } from './vault-test-support';
+import {
+  crlNumberOf,
+  openVaultFixture,
+  vaultCall,
+  vaultRaw,
+  verifyLeafWithCrls,
+  type VaultFixture,
+} from './vault-test-support';
 
 const HOUR = 3_600_000;
 /** the claim's lifetime (clock time): the default */
@@ -395,4 +402,44 @@ describe('one delta CRL base when two instances reach its grace period together 
     ]);
     return [a, b, c];
   }, clock);
+});
+
+describe('crl.base_pending through HTTP (SQLite)', () => {
+  const clock = fixedClock(start());
+  let f: VaultFixture | undefined;
+  afterAll(async () => {
+    await f?.close();
+  });
+
+  it("GET /v1/pki/crl: 503 with Retry-After, the claim's lifetime left in seconds; its base once expired", async () => {
+    f = await openVaultFixture({ clock, crlDeltaBaseClaim: IMPATIENT });
+    const cfg = await vaultCall(f, 'POST', 'pki/config/crl', {
+      auto_rebuild: true,
+      enable_delta: true,
+      expiry: '72h',
+      auto_rebuild_grace_period: '12h',
+      delta_rebuild_interval: '15m',
+    });
+    expect(cfg.status, cfg.text).toBe(200);
+    const first = opensslCrlVerifyOnly(await vaultRaw(f, 'pki/crl'), f.intermediatePem);
+    expect(first.ok, first.text).toBe(true);
+    const { nextUpdate } = await f.authority.crl.current(f.caId);
+    // past the base's nextUpdate, a dead process's claim 12.5 s from expiry: nothing valid to answer
+    const later = nextUpdate + 1;
+    const dead = { caId: f.caId, owner: 'a-process-that-died', expiresAt: later + 12_500 };
+    expect(await internalsOf(f.authority).store.crlDeltaBases.claim(dead, clock.now())).toBeUndefined();
+    clock.advance(later - clock.now());
+    for (const path of ['pki/crl', 'pki/crl/pem']) {
+      const refused = await vaultCall(f, 'GET', path, undefined, { token: null });
+      expect(refused.status, refused.text).toBe(503);
+      expect(refused.headers.get('retry-after'), path).toBe('13'); // 12.5 s, rounded up
+      expect(refused.body.errors, refused.text).toEqual([expect.stringMatching(/is being signed .* retry shortly/)]);
+    }
+    // the claim expired: the next request's wait signs a base (taken over); openssl checks its signature (its
+    // thisUpdate is days ahead of the wall clock)
+    clock.advance(12_500);
+    const base = opensslCrlVerifyOnly(await vaultRaw(f, 'pki/crl'), f.intermediatePem);
+    expect(base.ok, base.text).toBe(true);
+    expect(crlNumberOf(base.text)).toBeGreaterThan(crlNumberOf(first.text));
+  });
 });

@@ -75,6 +75,7 @@ function vaultHandler(opts: VaultFastPathOptions, { log, finish, pass }: FrontPa
     } catch (e) {
       if (res.headersSent || res.destroyed) return;
       const a = vaultErrorAnswer(e, log.child({ reqId: id }));
+      if (a.retryAfter !== undefined) headers.push('retry-after', String(a.retryAfter));
       send(res, headers, a.status, a.body);
       finish(req, method, ROUTE, id, startedAt, a.status);
     }

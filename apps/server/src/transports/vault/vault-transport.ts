@@ -3,6 +3,7 @@ import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify';
 import Router from 'find-my-way';
 import { PkiError } from '@pkim/shared';
 import type { Authority, VaultMount } from '@pkim/authority';
+import { retryAfterSecondsOf } from '../../error-mapping';
 import { render, sendJson, vaultErrorFor, type VaultOutcome } from './vault-reply';
 import {
   isListQuery,
@@ -173,11 +174,12 @@ export async function answerVault(
 export function vaultErrorAnswer(
   error: unknown,
   log: FastifyBaseLogger,
-): { status: number; body: { errors: string[] } } {
+): { status: number; retryAfter: number | undefined; body: { errors: string[] } } {
   const { status, errors } = vaultErrorFor(error);
   if (status >= 500 && (error as PkiError).code !== 'vault.sealed') log.error({ err: error }, 'vault request failed');
   else log.info({ status, code: (error as PkiError).code }, 'vault request refused');
-  return { status, body: { errors } };
+  const retryAfter = error instanceof PkiError ? retryAfterSecondsOf(error) : undefined;
+  return { status, retryAfter, body: { errors } };
 }
 
 export const vaultTransport: FastifyPluginAsync<{ authority: Authority }> = async (app, { authority }) => {
@@ -187,6 +189,7 @@ export const vaultTransport: FastifyPluginAsync<{ authority: Authority }> = asyn
 
   app.setErrorHandler((error, request, reply) => {
     const a = vaultErrorAnswer(error, request.log);
+    if (a.retryAfter !== undefined) reply.header('retry-after', a.retryAfter);
     return sendJson(reply, a.status, a.body);
   });
 
