@@ -30,6 +30,7 @@ import {
   vaultRaw,
   verifyLeafWithCrls,
   type VaultFixture,
+  enableDeltaCrl,
 } from './vault-test-support';
 
 const HOUR = 3_600_000;
@@ -413,14 +414,7 @@ describe('crl.base_pending through HTTP (SQLite)', () => {
 
   it("GET /v1/pki/crl: 503 with Retry-After, the claim's lifetime left in seconds; its base once expired", async () => {
     f = await openVaultFixture({ clock, crlDeltaBaseClaim: IMPATIENT });
-    const cfg = await vaultCall(f, 'POST', 'pki/config/crl', {
-      auto_rebuild: true,
-      enable_delta: true,
-      expiry: '72h',
-      auto_rebuild_grace_period: '12h',
-      delta_rebuild_interval: '15m',
-    });
-    expect(cfg.status, cfg.text).toBe(200);
+    await enableDeltaCrl(f);
     const first = opensslCrlVerifyOnly(await vaultRaw(f, 'pki/crl'), f.intermediatePem);
     expect(first.ok, first.text).toBe(true);
     const { nextUpdate } = await f.authority.crl.current(f.caId);

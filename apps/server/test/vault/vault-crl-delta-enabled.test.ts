@@ -17,6 +17,7 @@ import {
   verifyLeafWithCrls,
   WEB_ROLE,
   type VaultFixture,
+  enableDeltaCrl,
 } from './vault-test-support';
 
 let f: VaultFixture;
@@ -67,14 +68,7 @@ describe('delta CRLs', () => {
     });
     expect(urls.status, urls.text).toBe(200);
     expect((await vaultCall(f, 'GET', 'pki/config/urls')).body.data.delta_crl_distribution_points).toEqual([DELTA_URL]);
-    const cfg = await vaultCall(f, 'POST', 'pki/config/crl', {
-      auto_rebuild: true,
-      enable_delta: true,
-      expiry: '72h',
-      auto_rebuild_grace_period: '12h',
-      delta_rebuild_interval: '15m',
-    });
-    expect(cfg.status, cfg.text).toBe(200);
+    await enableDeltaCrl(f);
     expect((await vaultCall(f, 'GET', 'pki/config/crl')).body.data).toMatchObject({
       auto_rebuild: true,
       enable_delta: true,

@@ -16,6 +16,7 @@ import {
   verifyLeafWithCrls,
   WEB_ROLE,
   type VaultFixture,
+  enableDeltaCrl,
 } from './vault-test-support';
 
 let f: VaultFixture;
@@ -49,14 +50,7 @@ describe('delta CRLs across two instances on one database', () => {
       delta_crl_distribution_points: 'http://crl.example.org/pki/delta.crl',
     });
     expect(urls.status, urls.text).toBe(200);
-    const cfg = await vaultCall(f, 'POST', 'pki/config/crl', {
-      auto_rebuild: true,
-      enable_delta: true,
-      expiry: '72h',
-      auto_rebuild_grace_period: '12h',
-      delta_rebuild_interval: '15m',
-    });
-    expect(cfg.status, cfg.text).toBe(200);
+    await enableDeltaCrl(f);
     const early = await issueWebLeaf(f, 'early');
     expect((await vaultCall(f, 'POST', 'pki/revoke', { serial_number: early.serial })).status).toBe(200);
     // A signs the base

@@ -220,6 +220,21 @@ export function expectExactUrls(
 }
 
 /** a DER CRL as PEM */
+/** the delta-CRL settings the delta tests run a mount with: auto-rebuild, a 72 h CRL, deltas every 15 min */
+const DELTA_CRL_CONFIG = {
+  auto_rebuild: true,
+  enable_delta: true,
+  expiry: '72h',
+  auto_rebuild_grace_period: '12h',
+  delta_rebuild_interval: '15m',
+};
+
+/** `POST <mount>/config/crl` with DELTA_CRL_CONFIG, answered 200 */
+export async function enableDeltaCrl(f: Pick<VaultFixture, 'url' | 'token'>, mount = 'pki'): Promise<void> {
+  const cfg = await vaultCall(f, 'POST', `${mount}/config/crl`, DELTA_CRL_CONFIG);
+  expect(cfg.status, cfg.text).toBe(200);
+}
+
 export const crlPemOf = (der: Uint8Array) =>
   `-----BEGIN X509 CRL-----\n${Buffer.from(der).toString('base64')}\n-----END X509 CRL-----\n`;
 
