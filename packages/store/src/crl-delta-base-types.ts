@@ -60,3 +60,35 @@ export interface CrlDeltaBaseRepository {
   /** removes the CA's claim if `owner` holds it (its base stored, or its signing failed) */
   release(caId: string, owner: string): Promise<void>;
 }
+
+/**
+ * The delta CRL of a CA, one per database (docs/crl.md "One delta CRL per database"): signed by the process holding
+ * the CA's delta claim (crl_delta_claims) and served by every process while it names the current base and the
+ * revocation stamp it was made at is still the CA's. One row per CA, replaced by a greater CRL number only.
+ */
+export interface CrlDeltaRow {
+  caId: string;
+  crlNumber: number;
+  /** the CRL number of its base (its Delta CRL Indicator) */
+  baseCrlNumber: number;
+  thisUpdate: number;
+  nextUpdate: number;
+  /** the CA's revocation stamp (CrlService) as read before its entries were */
+  stamp: string;
+  /** the delta CRL, DER */
+  der: Uint8Array;
+}
+
+/** the stored delta CRL of each CA and the claim to sign the next (the same discipline as the base's) */
+export interface CrlDeltaRepository {
+  /** the CA's stored delta CRL, if any */
+  find(caId: string): Promise<CrlDeltaRow | undefined>;
+  /** stores `row` by the holder of the CA's delta claim only: as CrlDeltaBaseRepository.putClaimed */
+  putClaimed(row: CrlDeltaRow, owner: string): Promise<'stored' | 'older' | 'unclaimed'>;
+  /** as CrlDeltaBaseRepository.claim, of the delta claim */
+  claim(claim: CrlDeltaBaseClaim, now: number): Promise<CrlDeltaBaseClaim | undefined>;
+  renew(caId: string, owner: string, expiresAt: number): Promise<boolean>;
+  findClaim(caId: string): Promise<CrlDeltaBaseClaim | undefined>;
+  removeExpired(caId: string, owner: string, now: number): Promise<boolean>;
+  release(caId: string, owner: string): Promise<void>;
+}

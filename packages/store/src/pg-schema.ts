@@ -850,3 +850,25 @@ export const crlDeltaBaseClaims = pgTable('crl_delta_base_claims', {
   owner: text('owner').notNull(),
   expiresAt: bigint('expires_at', { mode: 'number' }).notNull(),
 });
+
+/** The delta CRL of each CA, one per database: see sqlite-schema.ts. */
+export const crlDeltas = pgTable('crl_deltas', {
+  caId: text('ca_id')
+    .primaryKey()
+    .references(() => certificateAuthorities.id, { onDelete: 'cascade' }),
+  crlNumber: bigint('crl_number', { mode: 'number' }).notNull(),
+  baseCrlNumber: bigint('base_crl_number', { mode: 'number' }).notNull(),
+  thisUpdate: bigint('this_update', { mode: 'number' }).notNull(),
+  nextUpdate: bigint('next_update', { mode: 'number' }).notNull(),
+  stamp: text('stamp').notNull(),
+  der: text('der').notNull(),
+});
+
+/** The process signing a CA's next delta CRL: see sqlite-schema.ts. */
+export const crlDeltaClaims = pgTable('crl_delta_claims', {
+  caId: text('ca_id')
+    .primaryKey()
+    .references(() => certificateAuthorities.id, { onDelete: 'cascade' }),
+  owner: text('owner').notNull(),
+  expiresAt: bigint('expires_at', { mode: 'number' }).notNull(),
+});

@@ -57,7 +57,7 @@ import { PkiError } from '@pkim/shared';
 import { createSshRepository } from './ssh-repository';
 import { createBulkJobRepository } from './bulk-job-repository';
 import { createIdempotencyRepository } from './idempotency-repository';
-import { createCrlDeltaBaseRepository } from './crl-delta-base-repository';
+import { createCrlDeltaBaseRepository, createCrlDeltaRepository } from './crl-delta-base-repository';
 import { createAcmeRepository } from './acme-repository';
 import { createOcspResponseRepository, type OcspLookupRead } from './ocsp-repository';
 import { prefixRange, searchPrefixes } from './certificate-search-terms';
@@ -1514,6 +1514,7 @@ export function createRepositories(
     keyBlobs,
     ocspResponses: createOcspResponseRepository(db, t, ocspRead),
     crlDeltaBases: createCrlDeltaBaseRepository(db, t, dialect),
+    crlDeltas: createCrlDeltaRepository(db, t, dialect),
     spiffe,
     ssh,
     acme,

@@ -878,3 +878,32 @@ export const crlDeltaBaseClaims = sqliteTable('crl_delta_base_claims', {
   owner: text('owner').notNull(),
   expiresAt: integer('expires_at').notNull(),
 });
+
+/**
+ * The delta CRL of each CA, one per database (crl-delta-base-types.ts CrlDeltaRepository): the one a process signed
+ * under the CA's delta claim, served by every process while it names the current base and the revocation stamp it was
+ * made at is still the CA's. Derived data: not copied by copyStore.
+ */
+export const crlDeltas = sqliteTable('crl_deltas', {
+  caId: text('ca_id')
+    .primaryKey()
+    .references(() => certificateAuthorities.id, { onDelete: 'cascade' }),
+  crlNumber: integer('crl_number').notNull(),
+  /** the CRL number of its base (its Delta CRL Indicator) */
+  baseCrlNumber: integer('base_crl_number').notNull(),
+  thisUpdate: integer('this_update').notNull(),
+  nextUpdate: integer('next_update').notNull(),
+  /** the CA's revocation stamp (CrlService) read before its entries were */
+  stamp: text('stamp').notNull(),
+  /** the CRL, base64 DER */
+  der: text('der').notNull(),
+});
+
+/** The process signing a CA's next delta CRL (as crl_delta_base_claims, for the delta). Not copied by copyStore. */
+export const crlDeltaClaims = sqliteTable('crl_delta_claims', {
+  caId: text('ca_id')
+    .primaryKey()
+    .references(() => certificateAuthorities.id, { onDelete: 'cascade' }),
+  owner: text('owner').notNull(),
+  expiresAt: integer('expires_at').notNull(),
+});

@@ -2,7 +2,7 @@ import type { KeyType, LeafNotAfterBehavior, RevocationReason, AuditEventContent
 import type { SshRepository, SshUnitOfWork } from './ssh-types';
 import type { AcmeRepository, AcmeUnitOfWork } from './acme-types';
 import type { BulkJobRepository } from './bulk-job-types';
-import type { CrlDeltaBaseRepository } from './crl-delta-base-types';
+import type { CrlDeltaBaseRepository, CrlDeltaRepository } from './crl-delta-base-types';
 import type { IdempotencyRepository } from './idempotency-types';
 
 /**
@@ -881,6 +881,8 @@ export interface StoreRepositories {
   ocspResponses: OcspResponseRepository;
   /** the bases of delta CRLs, one per CA (derived data, not copied by copyStore) */
   crlDeltaBases: CrlDeltaBaseRepository;
+  /** the stored delta CRL of each CA (one per database) and the claims to sign the next */
+  crlDeltas: CrlDeltaRepository;
   spiffe: SpiffeRepository;
   ssh: SshRepository;
   acme: AcmeRepository;

@@ -129,9 +129,10 @@ describe('store schema', () => {
     const p = describePg();
     // every table is copied by copyStore, except the derived counters and search terms (written by the target
     // as it imports certificates), the ephemeral login-throttle counters, bulk API jobs and the pre-signed OCSP
-    // responses, the delta CRL bases and the claims to sign them (the target signs its own)
+    // responses, the delta CRL bases and deltas and the claims to sign them (the target signs its own)
     const notCopied = ['certificate_counts', 'certificate_names', 'login_failures', 'bulk_jobs', 'bulk_job_files'];
     notCopied.push('ocsp_responses', 'idempotency_keys', 'crl_delta_bases', 'crl_delta_base_claims');
+    notCopied.push('crl_deltas', 'crl_delta_claims');
     expect(Object.keys(s).sort()).toEqual([...STORE_TABLES, ...notCopied].sort());
     expect(withoutEngineIndexes(p, 'pg')).toEqual(withoutEngineIndexes(s, 'sqlite'));
     expect(Object.keys(sqliteSchema).sort()).toEqual(Object.keys(pgSchema).sort());

@@ -119,10 +119,21 @@ function undo0027(dialect: StoreEngine['dialect'], migrations: string): string[]
 }
 
 /** back to before 0040 (PostgreSQL only): certificates.ca_id's foreign key back, 0040's triggers gone */
-/** back to before 0047: the full 64-hex fingerprint index instead of its first 16 characters */
+/** back to before 0048: no stored delta CRLs nor claims to sign them (journal `when` of each engine) */
+function undo0048(dialect: StoreEngine['dialect'], migrations: string): string[] {
+  const when = dialect === 'sqlite' ? 1796674578125 : 1796674579424;
+  return [
+    'drop table crl_deltas',
+    'drop table crl_delta_claims',
+    `delete from ${migrations} where created_at = ${when}`,
+  ];
+}
+
+/** back to before 0047 (and 0048): the full 64-hex fingerprint index instead of its first 16 characters */
 function undo0047(dialect: StoreEngine['dialect'], migrations: string): string[] {
   const when = dialect === 'sqlite' ? 1796665645814 : 1796665650607;
   return [
+    ...undo0048(dialect, migrations),
     'drop index certificates_fingerprint16_idx',
     'create index certificates_fingerprint_idx on certificates (fingerprint_sha256)',
     `delete from ${migrations} where created_at = ${when}`,
@@ -3129,6 +3140,59 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect(await B.claim(b, T0 + 35_000)).toBeUndefined();
       expect(await B.renew(ca.id, 'process-a', T0 + 50_000)).toBe(false);
       expect(await B.findClaim(ca.id)).toEqual(b);
+    });
+  });
+
+  describe('delta CRLs (0048)', () => {
+    it('one stored delta per CA, written by the holder of its delta claim only, newer number only', async () => {
+      const store = await newStore();
+      const [ca, other] = [makeCa(), makeCa()];
+      await store.commit({ insertCa: [ca, other] });
+      const D = store.crlDeltas;
+      const delta = {
+        caId: ca.id,
+        crlNumber: 8,
+        baseCrlNumber: 7,
+        thisUpdate: T0,
+        nextUpdate: T0 + DAY,
+        stamp: '3/0',
+        der: new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x08]),
+      };
+      expect(await D.find(ca.id)).toBeUndefined();
+      // no claim: nothing stored
+      expect(await D.putClaimed(delta, 'process-a')).toBe('unclaimed');
+      expect(await D.find(ca.id)).toBeUndefined();
+      const a = { caId: ca.id, owner: 'process-a', expiresAt: T0 + 15_000 };
+      const b = { caId: ca.id, owner: 'process-b', expiresAt: T0 + 45_000 };
+      expect(await D.claim(a, T0)).toBeUndefined();
+      expect(await D.claim(b, T0 + 1)).toEqual(a);
+      // the delta claim is not the base's: a base claim on the same CA is free
+      expect(await store.crlDeltaBases.claim(b, T0 + 1)).toBeUndefined();
+      expect(await D.claim({ ...b, caId: other.id }, T0)).toBeUndefined(); // per CA
+      expect(await D.putClaimed(delta, 'process-b')).toBe('unclaimed');
+      expect(await D.putClaimed(delta, 'process-a')).toBe('stored');
+      expect(await D.find(ca.id)).toEqual(delta);
+      // the same or an older number does not replace it
+      expect(await D.putClaimed({ ...delta, stamp: '4/0' }, 'process-a')).toBe('older');
+      expect(await D.putClaimed({ ...delta, crlNumber: 6 }, 'process-a')).toBe('older');
+      expect(await D.find(ca.id)).toEqual(delta);
+      // renewed by its holder only; released, then b's
+      expect(await D.renew(ca.id, 'process-a', T0 + 30_000)).toBe(true);
+      expect(await D.renew(ca.id, 'process-b', T0 + 60_000)).toBe(false);
+      expect(await D.findClaim(ca.id)).toEqual({ ...a, expiresAt: T0 + 30_000 });
+      await D.release(ca.id, 'process-a');
+      expect(await D.claim(b, T0 + 2)).toBeUndefined();
+      // b died: taken over once expired (removeExpired), and b stores nothing then
+      expect(await D.removeExpired(ca.id, 'process-b', T0 + 45_000 - 1)).toBe(false);
+      expect(await D.claim(a, T0 + 45_000)).toBeUndefined();
+      const newer = { ...delta, crlNumber: 10, baseCrlNumber: 9, thisUpdate: T0 + 1, stamp: '5/1' };
+      expect(await D.putClaimed(newer, 'process-b')).toBe('unclaimed');
+      expect(await D.putClaimed(newer, 'process-a')).toBe('stored');
+      expect(await D.find(ca.id)).toEqual(newer);
+      // gone with its CA (the foreign keys cascade)
+      await store.commit({ deleteCas: [ca.id] });
+      expect(await D.find(ca.id)).toBeUndefined();
+      expect(await D.findClaim(ca.id)).toBeUndefined();
     });
   });
 
