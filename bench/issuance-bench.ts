@@ -44,6 +44,9 @@
 //  env: BENCH_SECONDS (default 3), BENCH_FLOOR_ROUNDS (default 7, ≥ 2), BENCH_FLOOR_MS (default 300),
 //  BENCH_WARMUP_SECONDS (default 10: each full-service row's uncounted warm-up; 0 = none, the rows cold as before
 //  session 43),
+//  BENCH_PREFILL=<n> (default 0: the store grown by n certificates before the full-service rows — issued as the
+//  16-in-flight row issues them, uncounted, its time printed — so the rows run on a grown store as production does;
+//  the 16-in-flight row's WAL frames per certificate and checkpoints are printed either way),
 //  PKIM_WORKERS (worker threads of the authority; unset = in-process),
 //  BENCH_WRITE_WHEN_IDLE=0|1 (in-process: the held group commit without / with `writeWhenIdle`, whatever
 //  IN_PROCESS_GROUP_COMMIT says),
@@ -61,7 +64,18 @@
 //  to the authority's close — every row that uses the pool; one <dir>/compute-worker-<pid>-<thread>-<ms>.cpuprofile per
 //  worker, summarised the same way)
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { readFile as readFileAsync } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
@@ -90,6 +104,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const FLOOR_ROUNDS = Math.max(2, Number(process.env.BENCH_FLOOR_ROUNDS ?? 7));
 const FLOOR_MS = Number(process.env.BENCH_FLOOR_MS ?? 300);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 10);
+const PREFILL = Number(process.env.BENCH_PREFILL ?? 0);
 const admin = { id: 'bench', role: 'admin' as const };
 
 /** CPU time of the main thread in µs (utime + stime of /proc/self/task/<pid>/stat), undefined off Linux */
@@ -269,6 +284,30 @@ async function countLoop(fn: (i: number) => unknown, ms = SECONDS * 1000): Promi
 }
 
 /** runs fn(0 … n-1), `inFlight` at a time */
+/**
+ * where the WAL stands: `frames` — the last valid frame (mxFrame of the wal-index header, the -shm file's first copy,
+ * native byte order), `checkpoints` — the WAL header's checkpoint sequence number (SQLite adds one each time a
+ * writer restarts the WAL after a checkpoint), `fileFrames` — the -wal file's size in frames (its largest generation)
+ */
+function walPosition(dbPath: string): { frames: number; checkpoints: number; fileFrames: number } {
+  try {
+    const shm = readFileSync(`${dbPath}-shm`).subarray(0, 48);
+    const fd = openSync(`${dbPath}-wal`, 'r');
+    const header = Buffer.alloc(32);
+    readSync(fd, header, 0, 32, 0);
+    const size = fstatSync(fd).size;
+    closeSync(fd);
+    const pageSize = header.readUInt32BE(8) || 4096;
+    return {
+      frames: shm.readUInt32LE(16),
+      checkpoints: header.readUInt32BE(12),
+      fileFrames: Math.floor(Math.max(0, size - 32) / (24 + pageSize)),
+    };
+  } catch {
+    return { frames: NaN, checkpoints: NaN, fileFrames: NaN };
+  }
+}
+
 async function countAll(
   n: number,
   inFlight: number,
@@ -449,6 +488,16 @@ const authority = await createAuthority({
   sqliteWriterThread: writerThread === undefined ? undefined : writerThread === '1',
 });
 const root = await authority.cas.create({ name: 'bench-root', subject: 'CN=Bench Root', keyType: 'ec-p256' }, admin);
+// BENCH_PREFILL: the store grown beforehand, uncounted, by the same issuances the 16-in-flight row makes
+const prefill =
+  PREFILL > 0
+    ? await countAll(PREFILL, 16, (i) =>
+        authority.issuance.issueFromCsr(
+          { caId: root.ca.id, csrPem: csrs[i % csrs.length]!.pem, profile: 'tls-server' },
+          admin,
+        ),
+      )
+    : undefined;
 /**
  * a full-service row's warm-up, uncounted: BENCH_WARMUP_SECONDS of the row as it runs (1 at a time or 16 in flight),
  * on the same authority and store the counted row then uses — the floor has its warm-up round, a server runs warm,
@@ -510,6 +559,9 @@ const gcObserver = new PerformanceObserver((list) => {
 gcObserver.observe({ entryTypes: ['gc'] });
 /** [start, end] of each part of the 16-in-flight row, performance.now() */
 const full16Parts: [number, number][] = [];
+/** the 16-in-flight row's WAL frames (walPosition at each part's start and end) and checkpoints */
+let full16Frames = 0;
+let full16Checkpoints = 0;
 const cpuProf = process.env.BENCH_CPU_PROF;
 const heapProf = process.env.BENCH_HEAP_PROF;
 const inspector = cpuProf || heapProf ? new Session() : undefined;
@@ -527,6 +579,7 @@ for (let part = 0, issued = 0; part < FLOOR_ROUNDS - 1; part++) {
   const t0 = performance.now();
   const elu0 = performance.eventLoopUtilization();
   const wait0 = threadsRunQueueUs().get(String(process.pid));
+  const wal0 = walPosition(join(dir, 'pkim.db'));
   if (cpuProf) await inspector?.post('Profiler.start');
   if (heapProf) await inspector?.post('HeapProfiler.startSampling', heapSampling);
   const r = await withCpu(() =>
@@ -542,6 +595,15 @@ for (let part = 0, issued = 0; part < FLOOR_ROUNDS - 1; part++) {
   );
   full16Ms += performance.now() - t0;
   full16Parts.push([t0, performance.now()]);
+  const wal1 = walPosition(join(dir, 'pkim.db'));
+  full16Checkpoints += wal1.checkpoints - wal0.checkpoints;
+  // across a checkpoint: the old WAL's frames after wal0 (to its largest size) and the new one's from its start
+  full16Frames +=
+    wal1.checkpoints === wal0.checkpoints
+      ? wal1.frames - wal0.frames
+      : Math.max(0, wal1.fileFrames - wal0.frames) +
+        (wal1.checkpoints - wal0.checkpoints - 1) * wal1.fileFrames +
+        wal1.frames;
   full16IdleMs += performance.eventLoopUtilization(elu0).idle;
   full16WaitUs += (threadsRunQueueUs().get(String(process.pid)) ?? NaN) - (wait0 ?? NaN);
   if (inspector && cpuProf) {
@@ -785,6 +847,15 @@ console.log(
     `${((100 * full16IdleMs) / full16Ms).toFixed(0)} % of the 16-in-flight row, waited for a core ` +
     `${Number.isNaN(full16WaitUs) ? '(no schedstat)' : `${fmt(full16WaitUs / full16.n)} µs/cert`} ` +
     '(runnable, not running)',
+);
+console.log(
+  `the 16-in-flight row's WAL: ${(full16Frames / full16.n).toFixed(2)} frames per certificate (the wal-index's last ` +
+    `frame at each part's start and end), ${full16Checkpoints} checkpoints (the WAL restarted) in ${fmt(full16.n)} ` +
+    `certificates; the store grown beforehand: ${
+      prefill
+        ? `${fmt(prefill.n)} certificates (BENCH_PREFILL, 16 in flight, uncounted: ${fmt(prefill.rate)}/s)`
+        : 'none (BENCH_PREFILL unset)'
+    }`,
 );
 {
   // the observer's entries of the row are delivered by now (asynchronously): the rows after it ran many turns

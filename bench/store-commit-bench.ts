@@ -12,7 +12,8 @@
 //  the last run: the WAL frames per certificate of each B-tree, from the transactions since the last checkpoint —
 //  the frame headers' page numbers named by the `dbstat` table of a copy of the database), BENCH_DB=FILE (each run
 //  starts from a copy of that database instead of an empty one: the commit at 1,000,000 rows, e.g. the database
-//  `BENCH_KEEP=DIR npm run bench:inventory` leaves in DIR/pkim.db)
+//  `BENCH_KEEP=DIR npm run bench:inventory` leaves in DIR/pkim.db), BENCH_SAVE=FILE (the last run's database,
+//  checkpointed, copied to FILE: a grown store for BENCH_DB, e.g. BENCH_RUNS=1 BENCH_CERTS=100000 BENCH_BATCH=16)
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -174,7 +175,16 @@ for (let run = 1; run <= RUNS; run++) {
         copyFileSync(`${process.env.BENCH_DB}-wal`, join(dir, 'pkim.db-wal'));
     }
     const store = await openStore({ url: join(dir, 'pkim.db'), sqliteWriterThread: WRITER });
-    await store.commit({ insertCa: [ca()] });
+    // a database BENCH_SAVE wrote has the bench's CA already
+    const hasCa = process.env.BENCH_DB
+      ? (() => {
+          const raw = new Database(join(dir, 'pkim.db'), { readonly: true });
+          const found = raw.prepare("SELECT 1 FROM certificate_authorities WHERE id = 'ca_bench'").get() !== undefined;
+          raw.close();
+          return found;
+        })()
+      : false;
+    if (!hasCa) await store.commit({ insertCa: [ca()] });
     if (process.env.BENCH_SQL) {
       const raw = new Database(join(dir, 'pkim.db'));
       raw.exec(process.env.BENCH_SQL);
@@ -208,6 +218,12 @@ for (let run = 1; run <= RUNS; run++) {
     if (!check.ok || counts.active !== activeBefore + CERTS)
       throw new Error(`check failed: ${JSON.stringify({ check, counts })}`);
     await store.close();
+    if (process.env.BENCH_SAVE && run === RUNS) {
+      const raw = new Database(join(dir, 'pkim.db'));
+      raw.pragma('wal_checkpoint(TRUNCATE)');
+      raw.close();
+      copyFileSync(join(dir, 'pkim.db'), process.env.BENCH_SAVE);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
