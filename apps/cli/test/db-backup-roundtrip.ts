@@ -2,6 +2,7 @@
 // loaded machine): the same scenario on both engines.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, copyFileSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { runPkim } from '../../../tests/support/cli-in-process';
@@ -110,6 +111,42 @@ export function roundTrip(
       expect(listedCertificates(pkim)).toEqual(certsBefore);
       expect(auditVerify(pkim)).toMatchObject({ count: auditBefore.count, lastHash: auditBefore.lastHash });
     });
+
+    if (engine === 'postgres') {
+      it('refuses a restore under a running pkim serve (store.in_use names it, exit 4, nothing changed)', async () => {
+        // pg_restore would replace the rows under a server that keeps serving what it remembers of them
+        const server = await startPkimServer(dataDir, [], env);
+        let during: Record<string, string>;
+        try {
+          // issued after the backup: a restore would take it away
+          const leafFile = join(tmp.dir, 'serving.pem');
+          ok(pkim('cert', 'issue', '--ca', 'issuing', '--cn', 'serving.example.com', '--out-cert', leafFile));
+          const verified = opensslVerify({
+            leafPem: readFileSync(leafFile, 'utf8'),
+            chainPems: [ok(pkim('ca', 'export', 'issuing')).stdout],
+            rootPem: ok(pkim('ca', 'export', 'root')).stdout,
+            purpose: 'sslserver',
+          });
+          expect(verified.ok, verified.output).toBe(true);
+          during = listedCertificates(pkim);
+          expect(Object.keys(during)).toHaveLength(Object.keys(certsBefore).length + 1);
+          const r = pkim('restore', '--from', backupFile, '--force');
+          expect(r.code, r.stderr).toBe(4);
+          expect(r.stderr.trim().split('\n')).toEqual([
+            `error: store.in_use: the PostgreSQL database is open in another pkim process (pkim ` +
+              `${hostname().slice(0, 40)} pid ${server.child.pid}): stop every server and command using it, then ` +
+              'restore — a server left running would keep serving what it remembers of the replaced data',
+          ]);
+          expect(listedCertificates(pkim)).toEqual(during);
+          expect(auditVerify(pkim).ok).toBe(true);
+        } finally {
+          await server.stop();
+        }
+        // stopped, the same command restores: the certificate issued since is gone
+        expect(ok(pkim('restore', '--from', backupFile, '--force', '--json')).json().overwritten).toBe(true);
+        expect(listedCertificates(pkim)).toEqual(certsBefore);
+      }, 120_000);
+    }
 
     if (engine === 'sqlite') {
       it('refuses to restore under a running pkim serve (store.in_use, exit 4); stopped, it restores', async () => {

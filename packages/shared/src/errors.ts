@@ -363,9 +363,10 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   'store.in_use': {
     kind: 'conflict',
     description:
-      '`pkim restore` found the SQLite database open in another process (a running `pkim serve`, another command): ' +
-      'a server left running keeps the replaced file open, serves it and loses what it writes. Stop every process ' +
-      'using it first; nothing was changed.',
+      '`pkim restore` found the database open in another process (a running `pkim serve`, another command): ' +
+      'a server left running keeps serving what it had — on SQLite the replaced file, losing what it writes; on ' +
+      'PostgreSQL the rows it remembers. Stop every process it names (PostgreSQL: `pkim <host> pid <pid>`) first; ' +
+      'nothing was changed.',
   },
   'store.target_not_empty': {
     kind: 'conflict',

@@ -8,6 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -81,6 +82,15 @@ const execFileAsync = promisify(execFile);
 export const PG_MIGRATIONS_FOLDER = fileURLToPath(new URL('../migrations/pg', import.meta.url));
 
 const MIGRATION_LOCK = 2;
+/**
+ * IN_USE: every open store holds this two-int advisory key SHARED on its leader session (its dedicated connection
+ * outside the pool), for as long as it is open; `restorePg` takes it EXCLUSIVE with a try, so a restore under a
+ * running `pkim serve` (or another command) is refused (`store.in_use`), and a store opened while a restore runs
+ * waits for it to end.
+ */
+export const IN_USE_LOCK = 3;
+/** the application_name of a store's leader session: who holds IN_USE, as `store.in_use` names it (≤ 63 bytes) */
+const inUseName = (): string => `pkim ${hostname().slice(0, 40)} pid ${process.pid}`;
 
 /**
  * the channel of Store.otherCommits: a commit that changed a CA row, an API token, a user, a certificate's status
@@ -112,7 +122,7 @@ const changesRememberedRows = (unit: UnitOfWork): boolean =>
 
 async function connectClient(
   connectionString: string,
-  extra: Pick<pg.ClientConfig, 'keepAlive'> = {},
+  extra: Pick<pg.ClientConfig, 'keepAlive' | 'application_name'> = {},
 ): Promise<pg.Client> {
   const client = new pg.Client({ connectionString, ...extra });
   client.on('error', () => {
@@ -376,8 +386,27 @@ const txClient = (tx: unknown): pg.ClientBase => (tx as { session: { client: pg.
 /** Connections in an instance's pool when the app does not size it (`OpenStoreOptions.poolSize`). */
 export const DEFAULT_PG_POOL_SIZE = 4;
 
+/** a store's leader session: connected, holding IN_USE shared (waits while a restore holds it exclusive) */
+async function connectLeaderSession(connectionString: string): Promise<pg.Client> {
+  const c = await connectClient(connectionString, { application_name: inUseName() });
+  try {
+    await c.query('select pg_advisory_lock_shared($1::int, $2::int)', [LOCK_CLASS, IN_USE_LOCK]);
+  } catch (e) {
+    await c.end().catch(() => undefined);
+    throw new PkiError('store.unavailable', `Cannot open PostgreSQL: ${(e as Error).message}`, { cause: e });
+  }
+  return c;
+}
+
 export async function openPgStore(connectionString: string, options: OpenStoreOptions): Promise<Store> {
-  await migratePg(connectionString, options.logger);
+  // in use from here on (before migrating: a restore under way is waited for, then its schema migrated)
+  const firstSession = await connectLeaderSession(connectionString);
+  try {
+    await migratePg(connectionString, options.logger);
+  } catch (e) {
+    await firstSession.end().catch(() => undefined);
+    throw e;
+  }
   const pool = new pg.Pool({ connectionString, max: options.poolSize ?? DEFAULT_PG_POOL_SIZE });
   // An idle client losing its connection (server restart, terminated backend) must not crash the process.
   pool.on('error', () => undefined);
@@ -694,7 +723,8 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
    * Leader locks: session advisory locks, all held by ONE dedicated connection outside the pool (a held lock
    * costs no pooled connection). Names held by this instance are tracked here: a second call for a held name
    * gets undefined (PostgreSQL session locks would be re-entrant). When that connection is lost, so are its
-   * locks: a new one is opened for the next attempt.
+   * locks: a new one is opened for the next attempt. The same connection holds IN_USE shared from the store's
+   * opening (connectLeaderSession), and again on each new one.
    */
   let leaderSession: pg.Client | undefined;
   let leaderSessionOpening: Promise<pg.Client> | undefined;
@@ -708,19 +738,21 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
   };
   const openLeaderSession = (): Promise<pg.Client> => {
     if (leaderSession) return Promise.resolve(leaderSession);
-    leaderSessionOpening ??= connectClient(connectionString)
-      .then((c) => {
-        c.on('end', () => {
-          if (leaderSession === c) leaderSession = undefined;
-        });
-        leaderSession = c;
-        return c;
-      })
+    leaderSessionOpening ??= connectLeaderSession(connectionString)
+      .then(adoptLeaderSession)
       .finally(() => {
         leaderSessionOpening = undefined;
       });
     return leaderSessionOpening;
   };
+  const adoptLeaderSession = (c: pg.Client): pg.Client => {
+    c.on('end', () => {
+      if (leaderSession === c) leaderSession = undefined;
+    });
+    leaderSession = c;
+    return c;
+  };
+  adoptLeaderSession(firstSession);
   let closed = false;
 
   /**
@@ -1002,12 +1034,51 @@ async function insertImportedCertificateNames(
   }
 }
 
-/** pg_restore --clean --if-exists --no-owner in one transaction. Run it with every store on the database closed. */
+/**
+ * Refuses (`store.in_use`) when a store has the database open — a running `pkim serve`, another command (each holds
+ * IN_USE shared, connectLeaderSession); otherwise returns the connection that now holds it exclusive, so no store
+ * opens until it ends. Such a server would keep serving and signing with the CA rows, tokens, CRL numbers and OCSP
+ * answers it remembers from before the restore.
+ */
+async function takeInUseExclusive(connectionString: string): Promise<pg.Client> {
+  const c = await connectClient(connectionString);
+  try {
+    const r = await c.query('select pg_try_advisory_lock($1::int, $2::int) as ok', [LOCK_CLASS, IN_USE_LOCK]);
+    if ((r.rows[0] as { ok?: boolean } | undefined)?.ok === true) return c;
+    const holders = await c.query(
+      `select coalesce(nullif(a.application_name, ''), 'pid ' || l.pid) as name from pg_locks l
+         join pg_stat_activity a on a.pid = l.pid
+        where l.locktype = 'advisory' and l.granted and l.objsubid = 2 and l.classid::bigint = $1
+          and l.objid::bigint = $2 and l.database = (select oid from pg_database where datname = current_database())
+        order by 1`,
+      [LOCK_CLASS, IN_USE_LOCK],
+    );
+    const names = (holders.rows as { name: string }[]).map((h) => h.name);
+    const who = names.length > 1 ? `${names.length} other pkim processes` : 'another pkim process';
+    throw new PkiError(
+      'store.in_use',
+      `the PostgreSQL database is open in ${who}${names.length ? ` (${names.join(', ')})` : ''}: stop every ` +
+        'server and command using it, then restore — a server left running would keep serving what it remembers ' +
+        'of the replaced data',
+      { details: { processes: names } },
+    );
+  } catch (e) {
+    await c.end().catch(() => undefined);
+    if (e instanceof PkiError) throw e;
+    throw new PkiError('store.unavailable', `Cannot check who uses PostgreSQL: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/**
+ * pg_restore --clean --if-exists --no-owner in one transaction, while no store has the database open (refused with
+ * `store.in_use` otherwise); a store opened meanwhile waits for the restore to end.
+ */
 export async function restorePg(
   connectionString: string,
   fromPath: string,
   env: Record<string, string | undefined> = {},
 ): Promise<void> {
+  const guard = await takeInUseExclusive(connectionString);
   try {
     const conn = pgToolConnection(connectionString, env);
     await execFileAsync(
@@ -1023,5 +1094,7 @@ export async function restorePg(
       `pg_restore of '${fromPath}' failed: ${stderr || (e as Error).message}`,
       { cause: e },
     );
+  } finally {
+    await guard.end().catch(() => undefined); // releases IN_USE
   }
 }

@@ -1,11 +1,22 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { and, count, desc, eq, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CERTIFICATE_STATUSES, STORE_TABLES, copyStore, migrateStore, openStore, type Store } from '../src/index';
+import type { PkiError } from '@pkim/shared';
+import {
+  CERTIFICATE_STATUSES,
+  STORE_TABLES,
+  copyStore,
+  migrateStore,
+  openStore,
+  restoreStore,
+  type Store,
+} from '../src/index';
+import { IN_USE_LOCK } from '../src/pg-store';
+import { LOCK_CLASS } from '../src/pg-batch-commit';
 import * as pgSchema from '../src/pg-schema';
 import { asQueryDb } from '../src/query-db';
 import {
@@ -187,6 +198,51 @@ describe('PostgreSQL store', () => {
     gate.resolve();
     await holder;
     await b.close();
+  });
+
+  it('restores only with no store open (store.in_use, each named); a store opened meanwhile waits', async () => {
+    const url = await migratedDatabaseUrl();
+    const a = await openStore({ url });
+    const ca = makeCa();
+    await a.commit({ insertCa: [ca], audit: [makeEvent()] });
+    const path = engine.backupPath();
+    await a.backup(path);
+    const b = await openStore({ url });
+    const me = `pkim ${hostname().slice(0, 40)} pid ${process.pid}`; // each store's leader session
+    const refused = async () => (await restoreStore({ url, fromPath: path }).catch((e: unknown) => e)) as PkiError;
+    const two = await refused();
+    expect(two).toMatchObject({ code: 'store.in_use', details: { processes: [me, me] } });
+    expect(two.message).toMatch(/^the PostgreSQL database is open in 2 other pkim processes \(pkim .*\): stop every/);
+    await a.close();
+    expect(await refused()).toMatchObject({ code: 'store.in_use', details: { processes: [me] } });
+    await b.commit({ audit: [makeEvent()] }); // refused twice: nothing restored under it
+    expect((await b.audit.verify()).count).toBe(2);
+    await b.close();
+    // a restore under way (IN_USE held exclusive, as restorePg holds it): a store opened meanwhile waits for its end
+    const restoring = new pg.Client({ connectionString: url });
+    await restoring.connect();
+    await restoring.query('select pg_advisory_lock($1::int, $2::int)', [LOCK_CLASS, IN_USE_LOCK]);
+    let opened = false;
+    const opening = openStore({ url }).then((s) => ((opened = true), s));
+    const waiting = async () =>
+      (
+        await withClient(url, (c) =>
+          c.query("select count(*)::int as n from pg_stat_activity where wait_event = 'advisory'"),
+        )
+      ).rows[0].n as number;
+    for (let i = 0; i < 200 && (await waiting()) === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(await waiting()).toBe(1);
+    expect(opened).toBe(false);
+    await restoring.end();
+    const c = await opening;
+    expect((await c.audit.verify()).count).toBe(2);
+    await c.close();
+    // nothing open: it restores (the event after the backup is gone)
+    await restoreStore({ url, fromPath: path });
+    const d = await openStore({ url });
+    expect(await d.audit.verify()).toMatchObject({ ok: true, count: 1 });
+    expect((await d.cas.list()).map((x) => x.id)).toEqual([ca.id]);
+    await d.close();
   });
 
   it('leases a delivery only while it is still due: one another sender settled is not sent again', async () => {
