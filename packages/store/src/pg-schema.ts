@@ -283,7 +283,11 @@ export const users = pgTable(
     createdAt: bigint('created_at', { mode: 'number' }).notNull(),
     updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
   },
-  (t) => [uniqueIndex('users_username_uq').on(t.username)],
+  (t) => [
+    uniqueIndex('users_username_uq').on(t.username),
+    // (0049) the names in code point order, as audit.namedActors pages them (users_username_uq: the database's order)
+    index('users_username_c_idx').on(sql`${t.username} collate "C"`, sql`${t.id} collate "C"`),
+  ],
 );
 
 export const apiTokens = pgTable(
@@ -302,7 +306,11 @@ export const apiTokens = pgTable(
     revokedAt: bigint('revoked_at', { mode: 'number' }),
     createdAt: bigint('created_at', { mode: 'number' }).notNull(),
   },
-  (t) => [uniqueIndex('api_tokens_token_hash_uq').on(t.tokenHash)],
+  (t) => [
+    uniqueIndex('api_tokens_token_hash_uq').on(t.tokenHash),
+    // (0049) the names in code point order, as audit.namedActors pages them
+    index('api_tokens_name_c_idx').on(sql`${t.name} collate "C"`, sql`${t.id} collate "C"`),
+  ],
 );
 
 export const sessions = pgTable(

@@ -125,6 +125,74 @@ function decodeActorCursor(cursor: string): { name: string; kind: number; id: st
   throw new PkiError('input.invalid', 'The page cursor is not valid (pass back the nextCursor of a previous page)');
 }
 
+/**
+ * the name-prefix test of `audit.namedActors`, the same on both engines: each character of `q` matches itself and its
+ * lower- and upper-case forms (JavaScript's, where one character: 'é' matches 'É', 'ß' only itself); the rest of the
+ * name is anything. SQLite's lower() folds A–Z only and PostgreSQL's follows the database's locale, so neither is used.
+ */
+export function namePrefixCondition(dialect: StoreDialect, name: Column, q: string): SQL {
+  // (by code point, as both engines match: Array.from, not UTF-16 units)
+  const single = (f: string) => Array.from(f).length === 1;
+  const chars = Array.from(q).map((ch) => Array.from(new Set([ch, ch.toLowerCase(), ch.toUpperCase()])).filter(single));
+  if (dialect === 'sqlite') {
+    // GLOB: a class of the forms; a lone `*`, `?` or `[` in a class of its own (nothing else is special outside one)
+    const glob = chars.map((f) => (f.length > 1 || /^[*?[]$/.test(f[0]!) ? `[${f.join('')}]` : f[0]!)).join('');
+    return sql`${name} glob ${`${glob}*`}`;
+  }
+  // an anchored regular expression: a class of the forms; an ASCII character neither letter nor digit escaped
+  const re = chars.map((f) =>
+    f.length > 1 ? `[${f.join('')}]` : f[0]! < '\u0080' && !/^\w$/.test(f[0]!) ? `\\${f[0]!}` : f[0]!,
+  );
+  return sql`${name} ~ ${`^${re.join('')}`}`;
+}
+
+/**
+ * One kind's query of `audit.namedActors` (exported for the query-plan tests): the users' or the API tokens' names
+ * in code point order from an index in that order — SQLite's BINARY users_username_uq and api_tokens_name_idx,
+ * PostgreSQL's "C" users_username_c_idx and api_tokens_name_c_idx (0049) — from the cursor on, each candidate that
+ * passes `q` probing audit_events_actor_seq_idx once, until `n` rows: never a scan of the log nor a sort.
+ */
+export function namedActorsArmQuery(
+  db: QueryDb,
+  t: Tables,
+  dialect: StoreDialect,
+  kind: 'user' | 'token',
+  query: { q?: string; after?: { name: string; kind: number; id: string } },
+  n: number,
+) {
+  const A = t.auditEvents;
+  const [id, name, created] =
+    kind === 'user'
+      ? [t.users.id, t.users.username, t.users.createdAt]
+      : [t.apiTokens.id, t.apiTokens.name, t.apiTokens.createdAt];
+  // by name in code point order on both engines (SQLite's BINARY; PostgreSQL's "C"), a user before a token
+  const bin = (c: Column) => (dialect === 'postgres' ? sql`${c} collate "C"` : sql`${c}`);
+  const k = ACTOR_KINDS.indexOf(kind);
+  const after = query.after;
+  // the rows after the cursor's (name, kind, id) in this kind; the name's bound first, where the index starts
+  const past =
+    after === undefined
+      ? undefined
+      : k > after.kind
+        ? sql`${bin(name)} >= ${after.name}`
+        : k < after.kind
+          ? sql`${bin(name)} > ${after.name}`
+          : sql`${bin(name)} >= ${after.name} and (${bin(name)} > ${after.name} or ${bin(id)} > ${after.id})`;
+  return db
+    .select({ id: sql<string>`${id}`, name: sql<string>`${name}`, createdAt: sql<number>`${created}` })
+    .from(kind === 'user' ? t.users : t.apiTokens)
+    .where(
+      and(
+        query.q ? namePrefixCondition(dialect, name, query.q) : undefined,
+        past,
+        // one probe of the actor index (audit_events_actor_seq_idx) per candidate, until the page is full
+        sql`exists (select 1 from ${A} where ${A.actor} = ${id})`,
+      ),
+    )
+    .orderBy(bin(name), bin(id))
+    .limit(n);
+}
+
 function safeInt(v: number, what: string): number {
   if (!Number.isSafeInteger(v)) throw new PkiError('input.invalid', `${what} must be an integer, got ${v}`);
   return v;
@@ -1230,39 +1298,11 @@ export function createRepositories(
     async namedActors(query = {}) {
       const limit = pageSize(query.limit);
       const after = query.cursor ? decodeActorCursor(query.cursor) : undefined;
-      // by name in code point order on both engines (SQLite's BINARY; PostgreSQL's "C"), a user before a token
-      const bin = (c: Column) => (dialect === 'postgres' ? sql`${c} collate "C"` : sql`${c}`);
-      const prefix = query.q ? `${query.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : undefined;
-      const arm = async (kind: 'user' | 'token', id: Column, name: Column, created: Column) => {
-        const k = ACTOR_KINDS.indexOf(kind);
-        // the rows after the cursor's (name, kind, id) in this arm's kind
-        const past =
-          after === undefined
-            ? undefined
-            : k > after.kind
-              ? sql`${bin(name)} >= ${after.name}`
-              : k < after.kind
-                ? sql`${bin(name)} > ${after.name}`
-                : sql`(${bin(name)} > ${after.name} or (${name} = ${after.name} and ${bin(id)} > ${after.id}))`;
-        const rows = await db
-          .select({ id: sql<string>`${id}`, name: sql<string>`${name}`, createdAt: sql<number>`${created}` })
-          .from(kind === 'user' ? t.users : t.apiTokens)
-          .where(
-            and(
-              prefix === undefined ? undefined : sql`lower(${name}) like lower(${prefix}) escape '\\'`,
-              past,
-              // one probe of the actor index (audit_events_actor_seq_idx) per candidate, until the page is full
-              sql`exists (select 1 from ${A} where ${A.actor} = ${id})`,
-            ),
-          )
-          .orderBy(bin(name), bin(id))
-          .limit(limit + 1);
+      const arm = async (kind: 'user' | 'token') => {
+        const rows = await namedActorsArmQuery(db, t, dialect, kind, { q: query.q, after }, limit + 1);
         return rows.map((r) => ({ id: String(r.id), kind, name: String(r.name), createdAt: Number(r.createdAt) }));
       };
-      const both = [
-        ...(await arm('user', t.users.id, t.users.username, t.users.createdAt)),
-        ...(await arm('token', t.apiTokens.id, t.apiTokens.name, t.apiTokens.createdAt)),
-      ].sort(compareActors);
+      const both = [...(await arm('user')), ...(await arm('token'))].sort(compareActors);
       const more = both.length > limit;
       const items = both.slice(0, limit);
       const last = items[items.length - 1];

@@ -280,7 +280,11 @@ export const apiTokens = sqliteTable(
     revokedAt: integer('revoked_at'),
     createdAt: integer('created_at').notNull(),
   },
-  (t) => [uniqueIndex('api_tokens_token_hash_uq').on(t.tokenHash)],
+  (t) => [
+    uniqueIndex('api_tokens_token_hash_uq').on(t.tokenHash),
+    // (0049) the names in code point order, as audit.namedActors pages them (the users': users_username_uq)
+    index('api_tokens_name_idx').on(t.name, t.id),
+  ],
 );
 
 export const sessions = sqliteTable(

@@ -625,9 +625,11 @@ export interface AuditRepository {
   /**
    * the users and API tokens that have acted (at least one event is theirs), by name — in code point order, a user
    * before a token of its name, then by id — a page at a time (`limit`, default 100, at most 1000; `cursor`: the
-   * previous page's `nextCursor`); `q`: only names that begin with it (letter case aside). Reads the users and
-   * tokens in name order and probes the actor index once per candidate, never a scan of the log; a deleted user's or
-   * token's events have no name to offer. `createdAt` tells two of one name apart.
+   * previous page's `nextCursor`); `q`: only names that begin with it, letter case aside (each character also
+   * matches its one-character lower and upper case, JavaScript's: the same on both engines — namePrefixCondition).
+   * Walks the users' and tokens' names in code point order (0049's indexes on PostgreSQL) and probes the actor index
+   * once per candidate, never a scan of the log; a deleted user's or token's events have no name to offer.
+   * `createdAt` tells two of one name apart.
    */
   namedActors(query?: {
     q?: string;

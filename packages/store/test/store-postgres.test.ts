@@ -34,6 +34,7 @@ import {
   findByFingerprintPrefixQuery,
   findByFingerprintQuery,
   findRenewalsQuery,
+  namedActorsArmQuery,
   requesterCondition,
   requesterExpiryQuery,
   revokedOrderQuery,
@@ -48,7 +49,7 @@ import { startPostgres, type TestPostgres } from '../../../tests/support/postgre
 import { defineStoreSuite, type StoreEngine } from './store-suite';
 import { journalTags } from './migration-journals';
 import { migratedDatabases } from './pg-migrated-template';
-import { T0, makeCa, makeCert, makeEvent, makeRequest, makeUser } from './store-fixtures';
+import { T0, makeCa, makeCert, makeEvent, makeRequest, makeToken, makeUser } from './store-fixtures';
 
 let cluster: TestPostgres;
 let dir = '';
@@ -509,6 +510,55 @@ describe('PostgreSQL store', () => {
         const byPrefix = await plan(findByFingerprintPrefixQuery(db, t, p, 11));
         expect(byPrefix, p).toMatch(/(Index|Bitmap Index) Scan using certificates_fingerprint16_idx/);
         expect(byPrefix, p).not.toMatch(/Seq Scan/);
+      }
+    });
+  });
+
+  // audit.namedActors (0049): each kind's names walked in code point order ("C") from the cursor, one probe of the
+  // actor index per candidate until the page is full — never the log scanned, nor every matching name sorted
+  it('plans audit.namedActors as a walk of the "C" name indexes (0049): no sort, no scan of the log', async () => {
+    const url = await migratedDatabaseUrl();
+    const store = await openStore({ url });
+    const users = Array.from({ length: 3000 }, (_, i) => makeUser({ username: `user-${i}` }));
+    const tokens = Array.from({ length: 3000 }, (_, i) => makeToken({ name: `token-${i % 1500}` }));
+    await store.commit({ insertUsers: users, insertTokens: tokens });
+    // one in three acted, 20,000 events
+    const acted = [...users, ...tokens].filter((_, i) => i % 3 === 0);
+    for (let i = 0; i < 20_000; i += 2000) {
+      await store.commit({
+        audit: Array.from({ length: 2000 }, (_, j) => makeEvent({ actor: acted[(i + j) % acted.length]!.id })),
+      });
+    }
+    await store.close();
+    await withClient(url, async (c) => {
+      await c.query('analyze');
+      const { db, t } = asQueryDb(drizzle({ client: c }), pgSchema);
+      const plan = explainOn(c);
+      const logProbed = (p: string, what: string) => {
+        expect(p, what).toMatch(/Index Only Scan using audit_events_actor_seq_idx on audit_events/);
+        expect(p, what).toMatch(/Index Cond: \(actor = (users|api_tokens)\.id\)/);
+        expect(p, what).not.toMatch(/Seq Scan on audit_events|Hash/);
+      };
+      for (const kind of ['user', 'token'] as const) {
+        const index = kind === 'user' ? 'users_username_c_idx on users' : 'api_tokens_name_c_idx on api_tokens';
+        const after =
+          kind === 'user' ? { name: 'user-15', kind: 0, id: users[15]!.id } : { name: 'token-7', kind: 1, id: 'tok_' };
+        // most names match: the walk in order, stopped at the page's end (before 0049: a sort of every match)
+        const many = kind === 'user' ? 'User-' : 'tok';
+        for (const q of [{}, { q: many }, { after }, { q: many, after }]) {
+          const p = await plan(namedActorsArmQuery(db, t, 'postgres', kind, q, 101));
+          const what = `${kind} ${JSON.stringify(q)}\n${p}`;
+          expect(p, what).toMatch(
+            new RegExp(`^Limit .*\\n\\s+-> {2}Nested Loop Semi Join.*\\n\\s+-> {2}Index Scan using ${index}`),
+          );
+          expect(p, what).not.toMatch(/Sort|Seq Scan/);
+          logProbed(p, what);
+        }
+        // few or none match (the planner may read the table and sort the few): still never the log
+        for (const q of [{ q: 'é' }, { q: 'zz' }]) {
+          const p = await plan(namedActorsArmQuery(db, t, 'postgres', kind, q, 101));
+          logProbed(p, `${kind} ${JSON.stringify(q)}\n${p}`);
+        }
       }
     });
   });

@@ -27,6 +27,7 @@ import {
   findByFingerprintPrefixQuery,
   findByFingerprintQuery,
   findRenewalsQuery,
+  namedActorsArmQuery,
   revokedExpiringQuery,
   firstNotAfterQuery,
   searchCondition,
@@ -38,7 +39,7 @@ import { moveActiveCondition } from '../src/unit-of-work';
 import { defineStoreSuite, pagesDenseSearchBelowTheWalk } from './store-suite';
 import { sqlitePathOf, sqliteTestEngine } from './sqlite-engine';
 import { journalTags } from './migration-journals';
-import { T0, makeCa, makeCert, makeEvent } from './store-fixtures';
+import { T0, makeCa, makeCert, makeEvent, makeToken, makeUser } from './store-fixtures';
 import { SQLITE_WITHOUT_ROWID } from './sqlite-without-rowid';
 
 const execFileAsync = promisify(execFile);
@@ -526,6 +527,48 @@ describe('SQLite store', () => {
         'audit_events_actor_seq_idx',
         'audit_events_target_seq_idx',
       ]);
+    } finally {
+      raw.close();
+    }
+  });
+
+  // audit.namedActors: each kind's names walked in code point order (BINARY: users_username_uq, api_tokens_name_idx
+  // of 0049) from the cursor, one probe of the actor index per candidate until the page is full — never a scan of
+  // the log, nor every matching name sorted
+  it('plans audit.namedActors as a walk of the name indexes (0049): no sort, no scan of the log', async () => {
+    const url = await engine.newMigratedDatabaseUrl();
+    const store = await openStore({ url });
+    const users = Array.from({ length: 300 }, (_, i) => makeUser({ username: `user-${i}` }));
+    const tokens = Array.from({ length: 300 }, (_, i) => makeToken({ name: `token-${i % 150}` }));
+    await store.commit({ insertUsers: users, insertTokens: tokens });
+    const acted = [...users, ...tokens].filter((_, i) => i % 3 === 0);
+    await store.commit({
+      audit: Array.from({ length: 2000 }, (_, j) => makeEvent({ actor: acted[j % acted.length]!.id })),
+    });
+    await store.close();
+    const raw = new Database(pathOf(url));
+    try {
+      const db = drizzle({ client: raw });
+      for (const analyzed of [false, true]) {
+        if (analyzed) raw.exec('analyze');
+        for (const kind of ['user', 'token'] as const) {
+          const index =
+            kind === 'user' ? 'users USING INDEX users_username_uq' : 'api_tokens USING INDEX api_tokens_name_idx';
+          const after =
+            kind === 'user'
+              ? { name: 'user-15', kind: 0, id: users[15]!.id }
+              : { name: 'token-7', kind: 1, id: 'tok_' };
+          for (const q of [{}, { q: 'User-' }, { q: 'é' }, { after }, { q: 'tok', after }]) {
+            const p = explainOn(raw)(namedActorsArmQuery(db, sqliteSchema, 'sqlite', kind, q, 101));
+            const what = `${kind} ${JSON.stringify(q)}, analyzed: ${analyzed}\n${p}`;
+            expect(p, what).toMatch(new RegExp(`^(SCAN|SEARCH) ${index}\\b`));
+            expect(p, what).toMatch(
+              /SEARCH audit_events (EXISTS )?USING COVERING INDEX audit_events_actor_seq_idx \(actor=\?\)/,
+            );
+            expect(p, what).not.toMatch(/TEMP B-TREE|SCAN audit_events/);
+          }
+        }
+      }
     } finally {
       raw.close();
     }

@@ -119,10 +119,22 @@ function undo0027(dialect: StoreEngine['dialect'], migrations: string): string[]
 }
 
 /** back to before 0040 (PostgreSQL only): certificates.ca_id's foreign key back, 0040's triggers gone */
-/** back to before 0048: no stored delta CRLs nor claims to sign them (journal `when` of each engine) */
+/** back to before 0049: no index of the users' and tokens' names in code point order (PostgreSQL's "C" ones) */
+function undo0049(dialect: StoreEngine['dialect'], migrations: string): string[] {
+  const when = dialect === 'sqlite' ? 1796675473273 : 1796675475338;
+  return [
+    ...(dialect === 'sqlite'
+      ? ['drop index api_tokens_name_idx']
+      : ['drop index users_username_c_idx', 'drop index api_tokens_name_c_idx']),
+    `delete from ${migrations} where created_at = ${when}`,
+  ];
+}
+
+/** back to before 0048 (and 0049): no stored delta CRLs nor claims to sign them (journal `when` of each engine) */
 function undo0048(dialect: StoreEngine['dialect'], migrations: string): string[] {
   const when = dialect === 'sqlite' ? 1796674578125 : 1796674579424;
   return [
+    ...undo0049(dialect, migrations),
     'drop table crl_deltas',
     'drop table crl_delta_claims',
     `delete from ${migrations} where created_at = ${when}`,
@@ -2689,6 +2701,41 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect(await pages('%', 100)).toEqual([]);
       expect(await store.audit.namedActors({ q: 'zz' })).toEqual({ items: [], nextCursor: null });
       await expectPkiError(store.audit.namedActors({ cursor: 'not-a-cursor' }), 'input.invalid');
+    });
+
+    // the same answer on both engines (neither SQLite's lower(), A–Z only, nor PostgreSQL's, the database's locale):
+    // each character of q matches itself and its one-character lower and upper case
+    it('namedActors: q beyond A–Z, and GLOB or regex characters, find the same names on both engines', async () => {
+      const store = await newStore();
+      const names = [
+        'Édith',
+        'édouard',
+        'ÉMILE',
+        'Straße',
+        'STRASSE',
+        'a*b',
+        'a?c',
+        'a[d',
+        'a.e',
+        'a\\f',
+        'a^g',
+        'a$h',
+      ];
+      const people = names.map((username) => makeUser({ username }));
+      await store.commit({ insertUsers: people, audit: people.map((u) => makeEvent({ actor: u.id })) });
+      const found = async (q: string) => (await store.audit.namedActors({ q })).items.map((a) => a.name);
+      expect(await found('é')).toEqual(['ÉMILE', 'Édith', 'édouard']);
+      expect(await found('É')).toEqual(['ÉMILE', 'Édith', 'édouard']);
+      expect(await found('éD')).toEqual(['Édith', 'édouard']);
+      expect(await found('émile')).toEqual(['ÉMILE']);
+      // 'ß' has no one-character upper case: itself only
+      expect(await found('straß')).toEqual(['Straße']);
+      expect(await found('strass')).toEqual(['STRASSE']);
+      for (const n of ['a*b', 'a?c', 'a[d', 'a.e', 'a\\f', 'a^g', 'a$h']) {
+        expect(await found(n.slice(0, 2)), n).toEqual([n]);
+        expect(await found(n.toUpperCase()), n).toEqual([n]);
+      }
+      expect(await found('a')).toHaveLength(7);
     });
 
     it('detects a deleted event as a gap in the sequence', async () => {

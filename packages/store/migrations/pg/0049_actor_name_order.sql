@@ -1,0 +1,2 @@
+CREATE INDEX "api_tokens_name_c_idx" ON "api_tokens" USING btree ("name" collate "C","id" collate "C");--> statement-breakpoint
+CREATE INDEX "users_username_c_idx" ON "users" USING btree ("username" collate "C","id" collate "C");

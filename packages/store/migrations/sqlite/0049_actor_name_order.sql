@@ -1,0 +1,1 @@
+CREATE INDEX `api_tokens_name_idx` ON `api_tokens` (`name`,`id`);
