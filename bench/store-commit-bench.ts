@@ -2,7 +2,8 @@
 // issuance commits (certificate row, its search terms, the counter, the hash-chained audit event), submitted in
 // groups of BENCH_BATCH in one turn of the event loop so the group commit writes each group in one transaction.
 // No signing, no workers: the process's CPU time is the commit path's. Prints CPU µs,
-// bytes written and write syscalls per certificate (Linux /proc/self/io), then checks the audit chain and counters.
+// bytes written, write and read syscalls per certificate (Linux /proc/self/io), then checks the audit chain and
+// counters.
 //  env: BENCH_CERTS (default 3000), BENCH_BATCH (default 5), BENCH_RUNS (default 6, a fresh database each; the
 //  first is a warm-up, min and median of the others printed), BENCH_SQL (SQL run on each fresh database before the
 //  commits, for experiments: `drop index …`), BENCH_WRITER=thread (the batches written by the SQLite writer thread,
@@ -41,7 +42,7 @@ function mainThreadCpu(): number {
   }
 }
 
-function io(): { wchar: number; syscw: number } {
+function io(): { wchar: number; syscw: number; rchar: number; syscr: number } {
   try {
     const f = Object.fromEntries(
       readFileSync('/proc/self/io', 'utf8')
@@ -49,9 +50,9 @@ function io(): { wchar: number; syscw: number } {
         .split('\n')
         .map((l) => l.split(': ') as [string, string]),
     );
-    return { wchar: Number(f.wchar), syscw: Number(f.syscw) };
+    return { wchar: Number(f.wchar), syscw: Number(f.syscw), rchar: Number(f.rchar), syscr: Number(f.syscr) };
   } catch {
-    return { wchar: NaN, syscw: NaN };
+    return { wchar: NaN, syscw: NaN, rchar: NaN, syscr: NaN };
   }
 }
 
@@ -163,8 +164,11 @@ console.log(
 const cpuPerCert: number[] = [];
 const mainPerCert: number[] = [];
 let frames = '';
-console.log('| run | CPU µs/cert (user + system) | main thread µs/cert | bytes written/cert | write syscalls/cert |');
-console.log('|---|---:|---:|---:|---:|');
+console.log(
+  '| run | CPU µs/cert (user + system) | main thread µs/cert | bytes written/cert | write syscalls/cert | ' +
+    'read syscalls/cert |',
+);
+console.log('|---|---:|---:|---:|---:|---:|');
 for (let run = 1; run <= RUNS; run++) {
   const dir = mkdtempSync(join(tmpdir(), 'pkim-store-bench-'));
   try {
@@ -211,7 +215,9 @@ for (let run = 1; run <= RUNS; run++) {
     const label = run === 1 && RUNS > 1 ? `${run} (warm-up)` : `${run}`;
     const cpuCell = `${per(cpu.user + cpu.system)} (${per(cpu.user)} + ${per(cpu.system)})`;
     const syscalls = ((io1.syscw - io0.syscw) / CERTS).toFixed(1);
-    console.log(`| ${label} | ${cpuCell} | ${per(main)} | ${per(io1.wchar - io0.wchar)} | ${syscalls} |`);
+    // reads: the pages SQLite's cache (cache_size, 64 MiB) does not hold, each a pread from the OS's cache
+    const reads = ((io1.syscr - io0.syscr) / CERTS).toFixed(1);
+    console.log(`| ${label} | ${cpuCell} | ${per(main)} | ${per(io1.wchar - io0.wchar)} | ${syscalls} | ${reads} |`);
     if (process.env.BENCH_FRAMES === '1' && run === RUNS) frames = walFramesByBtree(join(dir, 'pkim.db'));
     const check = await store.audit.verify();
     const counts = await store.certificates.countByStatus();
