@@ -144,7 +144,10 @@ export function resolveTokenTtl(env: Record<string, string | undefined>): number
   }
 }
 
-export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOptions = {}): AuthService {
+export function createAuthService(
+  deps: AuthServiceDeps,
+  options: AuthServiceOptions = {},
+): AuthService & { tokenTouchesHeld(): number } {
   const { store, clock, logger, audit } = deps;
   const throttle = checkThrottleOptions({ ...LOGIN_THROTTLE_DEFAULTS, ...options.loginThrottle });
   logger.debug({ loginThrottle: throttle }, 'login throttle');
@@ -153,7 +156,19 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
   const defaultTokenTtlMs = options.defaultTokenTtlMs === undefined ? DEFAULT_TOKEN_TTL_MS : options.defaultTokenTtlMs;
   const scryptParams = options.scrypt ?? DEFAULT_SCRYPT_PARAMS;
   const checkPasswordHash = options.passwordVerifier ?? verifyPassword;
+  /**
+   * token id → when this process last wrote its `lastUsedAt`, for the tokens used within the last touch interval or
+   * two: an older entry decides nothing (the touch check is the same without it) and is swept once per interval.
+   * Kept for every token ever used, it grew by one entry per token: a Vault AppRole or Kubernetes login mints a token
+   * per login (cert-manager logs in per certificate), so a long-running server held one per certificate issued so.
+   */
   const lastTouch = new Map<string, number>();
+  let touchesSweptAt = 0;
+  const sweepTouches = (now: number) => {
+    if (now - touchesSweptAt < touchInterval) return;
+    touchesSweptAt = now;
+    for (const [id, at] of lastTouch) if (now - at >= touchInterval) lastTouch.delete(id);
+  };
   let lastPrune = 0;
   /** token rows by token hash (TOKEN_ROW_MS), with credentialWrites and Store.otherCommits as before their read */
   const tokenRows = new Map<
@@ -318,6 +333,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
   };
 
   return {
+    tokenTouchesHeld: () => lastTouch.size,
     async ensureBootstrapAdmin() {
       if (await store.settings.get(BOOTSTRAP_SETTING)) return { created: false };
       if ((await store.users.count()) > 0) {
@@ -722,6 +738,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       if (!found || found.ownerDisabled) return undefined;
       const { row, others } = found;
       if (row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt <= now)) return undefined;
+      sweepTouches(now);
       const last = Math.max(lastTouch.get(row.id) ?? 0, row.lastUsedAt ?? 0);
       if (now - last >= touchInterval) {
         lastTouch.set(row.id, now);

@@ -534,6 +534,6 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
       await store.close();
     },
   };
-  registerInternals(authority, { store, keys });
+  registerInternals(authority, { store, keys, held: { tokenTouches: () => auth.tokenTouchesHeld() } });
   return authority;
 }

@@ -326,6 +326,37 @@ describe.each(ENGINES)('auth service on $name', (engine) => {
     expect(await authority.auth.authenticateToken(t.token)).toBeUndefined();
   });
 
+  it('remembers the lastUsedAt writes of recent tokens only: the entry of a token used once is released', async () => {
+    // a Vault AppRole or Kubernetes login mints a token per login (cert-manager: per certificate); the process kept
+    // an entry for each token it ever saw, so a long-running server held one per certificate issued that way
+    const held = () => internalsOf(authority).held.tokenTouches();
+    clock.advance(3_600_000); // earlier tests' tokens: past their last write's interval, swept at the next use
+    const tokens = [];
+    for (let i = 0; i < 40; i++) {
+      tokens.push(await authority.auth.createToken({ name: `login-${i}`, role: 'operator' }, cliAdmin));
+    }
+    for (const t of tokens) expect(await authority.auth.authenticateToken(t.token)).toBeDefined();
+    expect(held()).toBe(40);
+    await new Promise((r) => setTimeout(r, 50)); // lastUsedAt is written in the background
+    clock.advance(60_000); // the default touch interval: every one of the 40 entries decides nothing any more
+    const last = await authority.auth.createToken({ name: 'login-next', role: 'operator' }, cliAdmin);
+    expect(await authority.auth.authenticateToken(last.token)).toBeDefined();
+    expect(held()).toBe(1);
+    // the write decision is unchanged: a token used again within the interval is not written again, after it it is
+    await new Promise((r) => setTimeout(r, 50));
+    const written = (await internalsOf(authority).store.tokens.findById(last.id))?.lastUsedAt;
+    expect(written).toBe(clock.now());
+    clock.advance(30_000);
+    expect(await authority.auth.authenticateToken(last.token)).toBeDefined();
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await internalsOf(authority).store.tokens.findById(last.id))?.lastUsedAt).toBe(written);
+    clock.advance(30_000);
+    expect(await authority.auth.authenticateToken(last.token)).toBeDefined();
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await internalsOf(authority).store.tokens.findById(last.id))?.lastUsedAt).toBe(clock.now());
+    expect(await authority.auth.authenticateToken(tokens[0]!.token)).toBeDefined(); // a swept token still works
+  });
+
   it('revokes tokens immediately, refuses bad scopes, and audits token events', async () => {
     const t = await authority.auth.createToken({ name: 'revoke-me', role: 'auditor' }, cliAdmin);
     expect((await authority.auth.authenticateToken(t.token))?.scopes).toBeUndefined();
