@@ -156,11 +156,17 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
     }
   }
 
-  /** the CA here whose own certificate `der` is (by serial, then by its DER), if any */
-  async function caWithCertificate(serialHex: string, der: Uint8Array) {
-    for (const ca of await store.cas.list()) {
-      if (ca.serialHex !== serialHex || !ca.certificatePem) continue;
-      if (Buffer.from(parseCertificate(ca.certificatePem).der).equals(der)) return ca;
+  /**
+   * The CA here one of whose certificates `der` is — its current one, or an earlier one (`certificateHistory`: a
+   * renewal's previous certificate, a rotated root's cross certificate) — given the CA whose key signed it; one
+   * indexed read (cas.findCertificateHolders), the certificates compared by their DER / fingerprint.
+   */
+  async function caHoldingCertificate(fingerprintSha256: string, der: Uint8Array, signerId: string) {
+    for (const ca of await store.cas.findCertificateHolders(fingerprintSha256, signerId)) {
+      if (ca.fingerprintSha256 === fingerprintSha256 && ca.certificatePem) {
+        if (Buffer.from(parseCertificate(ca.certificatePem).der).equals(der)) return { ca, earlier: false };
+      }
+      if (ca.certificateHistory?.some((h) => h.fingerprintSha256 === fingerprintSha256)) return { ca, earlier: true };
     }
     return undefined;
   }
@@ -211,13 +217,17 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
         `the signature of certificate ${info.serialHex} verifies under the key of none of the CAs given`,
       );
     }
-    // a CA's own certificate its parent signed: the CA is revoked as a CA, not as a leaf of its parent
-    const ownCa = await caWithCertificate(info.serialHex, der);
-    if (ownCa) {
+    // a CA's own certificate its parent signed, or an earlier one of a CA (a renewal's, a rotated root's cross
+    // certificate): the CA is revoked as a CA (a cross certificate on its own: pkim ca revoke-cross), not as a leaf
+    const held = await caHoldingCertificate(info.fingerprintSha256, der, issuer.id);
+    if (held) {
       throw new PkiError(
         'certificate.is_ca_certificate',
-        `certificate ${info.serialHex} is CA ${ownCa.name}'s own certificate: a CA is revoked as a CA (pkim ca ` +
-          'revoke), not as a certificate of its issuer',
+        `certificate ${info.serialHex} is ` +
+          (held.earlier ? `an earlier certificate of CA ${held.ca.name}` : `CA ${held.ca.name}'s own certificate`) +
+          ': a CA is revoked as a CA (pkim ca revoke; a cross certificate: pkim ca revoke-cross), not as a ' +
+          'certificate of its issuer',
+        { details: { caId: held.ca.id, earlier: held.earlier } },
       );
     }
     checkActorMayUseCa(actor, issuer);

@@ -384,7 +384,9 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   },
   'certificate.is_ca_certificate': {
     kind: 'invalid_input',
-    description: "The certificate is a CA's own certificate: revoke the CA (`pkim ca revoke`), not a certificate.",
+    description:
+      "The certificate is a CA's own certificate, current or earlier (a renewal's, a rotated root's cross " +
+      'certificate): revoke the CA (`pkim ca revoke`; a cross certificate: `pkim ca revoke-cross`), not a certificate.',
   },
   'certificate.serial_taken': {
     kind: 'conflict',

@@ -834,6 +834,22 @@ export function findByFingerprintQuery(db: QueryDb, t: Tables, sha256Hex: string
   return db.select().from(C).where(fingerprintCondition(C.fingerprintSha256, sha256Hex.toLowerCase())).limit(1);
 }
 
+/** The query of `cas.findCertificateHolders` (exported for the query-plan tests): four index lookups, OR-ed. */
+export function findCertificateHoldersQuery(db: QueryDb, t: Tables, sha256Hex: string, signerId: string) {
+  const CA = t.certificateAuthorities;
+  return db
+    .select()
+    .from(CA)
+    .where(
+      or(
+        eq(CA.fingerprintSha256, sha256Hex.toLowerCase()),
+        eq(CA.id, signerId),
+        eq(CA.parentId, signerId),
+        eq(CA.predecessorId, signerId),
+      ),
+    );
+}
+
 /** The fingerprint half of `findByHexPrefix` (exported for the query-plan tests); `prefix` lowercase hex. */
 export function findByFingerprintPrefixQuery(db: QueryDb, t: Tables, prefix: string, limit: number) {
   const C = t.certificates;
@@ -952,6 +968,9 @@ export function createRepositories(
         frontier = children.map((c) => c.id);
       }
       return out;
+    },
+    async findCertificateHolders(sha256Hex, signerId) {
+      return await findCertificateHoldersQuery(db, t, sha256Hex, signerId);
     },
   };
 

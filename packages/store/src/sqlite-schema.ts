@@ -83,6 +83,10 @@ export const certificateAuthorities = sqliteTable(
   (t) => [
     uniqueIndex('certificate_authorities_name_uq').on(t.name),
     index('certificate_authorities_parent_idx').on(t.parentId),
+    /** a presented certificate that is a CA's own (revokePresented: cas.findCertificateHolders), migration 0050 */
+    index('certificate_authorities_fingerprint_idx').on(t.fingerprintSha256),
+    /** …or a rotated root's cross certificate, kept in its successor's history (the same read) */
+    index('certificate_authorities_predecessor_idx').on(t.predecessorId),
   ],
 );
 

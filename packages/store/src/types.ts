@@ -517,6 +517,13 @@ export interface CaRepository {
   list(): Promise<CaRow[]>; // CAs are few; ordered by createdAt
   /** all descendants (children, grandchildren …) of a CA */
   listDescendants(id: string): Promise<CaRow[]>;
+  /**
+   * The CAs that may hold a certificate with SHA-256 fingerprint `sha256Hex` (lowercase hex) that CA `signerId`
+   * signed, from indexes (0050): the CA whose current certificate it is, and those whose earlier certificates
+   * (`certificateHistory`) that signer made — the signer itself (a root's renewals), its children (an intermediate's
+   * renewals) and its successors (a rotated root's cross certificate). The caller compares the certificates.
+   */
+  findCertificateHolders(sha256Hex: string, signerId: string): Promise<CaRow[]>;
 }
 
 export interface CertificateRepository {

@@ -33,6 +33,7 @@ import {
   findAllBySerialQuery,
   findByFingerprintPrefixQuery,
   findByFingerprintQuery,
+  findCertificateHoldersQuery,
   findRenewalsQuery,
   namedActorsArmQuery,
   requesterCondition,
@@ -476,6 +477,29 @@ describe('PostgreSQL store', () => {
         'audit_events_pkey',
         'audit_events_target_seq_idx',
       ]);
+    });
+  });
+
+  it("plans a presented certificate's CA holders (0050) on the CA table's indexes: no scan", async () => {
+    const url = await migratedDatabaseUrl();
+    const store = await openStore({ url });
+    const cas = Array.from({ length: 3000 }, (_, i) =>
+      makeCa({ fingerprintSha256: i.toString(16).padStart(64, '0'), parentId: i > 0 ? `ca_p${i % 500}` : null }),
+    );
+    await store.importRows('certificate_authorities', cas as unknown as Record<string, unknown>[]);
+    await store.close();
+    await withClient(url, async (c) => {
+      await c.query('analyze');
+      const { db, t } = asQueryDb(drizzle({ client: c }), pgSchema);
+      const plan = await explainOn(c)(findCertificateHoldersQuery(db, t, 'ab'.repeat(32), cas[7]!.id));
+      for (const index of [
+        'certificate_authorities_fingerprint_idx',
+        'certificate_authorities_pkey',
+        'certificate_authorities_parent_idx',
+        'certificate_authorities_predecessor_idx',
+      ])
+        expect(plan).toMatch(new RegExp(`Bitmap Index Scan on ${index}\\b`));
+      expect(plan).not.toMatch(/Seq Scan/);
     });
   });
 

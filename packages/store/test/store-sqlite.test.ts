@@ -26,6 +26,7 @@ import {
   findAllBySerialQuery,
   findByFingerprintPrefixQuery,
   findByFingerprintQuery,
+  findCertificateHoldersQuery,
   findRenewalsQuery,
   namedActorsArmQuery,
   revokedExpiringQuery,
@@ -144,6 +145,35 @@ describe('SQLite store', () => {
     expect(switches, 'the two processes interleaved their commits').toBeGreaterThan(2);
     expect((await store.certificates.countByStatus(ca.id)).active).toBe(300);
     await store.close();
+  });
+
+  it("plans a presented certificate's CA holders (0050) on the CA table's indexes: no scan", async () => {
+    const url = await engine.newMigratedDatabaseUrl();
+    const store = await openStore({ url });
+    const cas = Array.from({ length: 3000 }, (_, i) =>
+      makeCa({ fingerprintSha256: i.toString(16).padStart(64, '0'), parentId: i > 0 ? `ca_p${i % 500}` : null }),
+    );
+    await store.importRows('certificate_authorities', cas as unknown as Record<string, unknown>[]);
+    await store.close();
+    const raw = new Database(pathOf(url));
+    try {
+      const db = drizzle({ client: raw });
+      for (const analyzed of [false, true]) {
+        if (analyzed) raw.exec('analyze');
+        const plan = explainOn(raw)(findCertificateHoldersQuery(db, sqliteSchema, 'ab'.repeat(32), cas[7]!.id));
+        expect(plan).toMatch(/MULTI-INDEX OR/);
+        for (const index of [
+          'certificate_authorities_fingerprint_idx \\(fingerprint_sha256=\\?\\)',
+          'sqlite_autoindex_certificate_authorities_1 \\(id=\\?\\)',
+          'certificate_authorities_parent_idx \\(parent_id=\\?\\)',
+          'certificate_authorities_predecessor_idx \\(predecessor_id=\\?\\)',
+        ])
+          expect(plan).toMatch(new RegExp(`SEARCH certificate_authorities USING INDEX ${index}`));
+        expect(plan).not.toMatch(/SCAN/);
+      }
+    } finally {
+      raw.close();
+    }
   });
 
   it('plans fingerprint lookups, whole and by prefix, on certificates_fingerprint16_idx (0047): no scan', async () => {

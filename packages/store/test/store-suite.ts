@@ -10,6 +10,7 @@ import { DENSE_MATCHES, DENSE_WALK } from '../src/repositories';
 
 import type {
   BulkJobRow,
+  CaRow,
   IdempotencyRow,
   CertificateRequestRow,
   CertificateQuery,
@@ -119,10 +120,21 @@ function undo0027(dialect: StoreEngine['dialect'], migrations: string): string[]
 }
 
 /** back to before 0040 (PostgreSQL only): certificates.ca_id's foreign key back, 0040's triggers gone */
+/** back to before 0050: no index of CAs by their certificate's fingerprint nor by their predecessor */
+function undo0050(dialect: StoreEngine['dialect'], migrations: string): string[] {
+  const when = dialect === 'sqlite' ? 1796676189589 : 1796676192587;
+  return [
+    'drop index certificate_authorities_fingerprint_idx',
+    'drop index certificate_authorities_predecessor_idx',
+    `delete from ${migrations} where created_at = ${when}`,
+  ];
+}
+
 /** back to before 0049: no index of the users' and tokens' names in code point order (PostgreSQL's "C" ones) */
 function undo0049(dialect: StoreEngine['dialect'], migrations: string): string[] {
   const when = dialect === 'sqlite' ? 1796675473273 : 1796675475338;
   return [
+    ...undo0050(dialect, migrations),
     ...(dialect === 'sqlite'
       ? ['drop index api_tokens_name_idx']
       : ['drop index users_username_c_idx', 'drop index api_tokens_name_c_idx']),
@@ -546,6 +558,32 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect(await store.keyBlobs.delete('key_1')).toBe(true);
       expect(await store.keyBlobs.delete('key_1')).toBe(false);
       expect(await store.ping()).toBe(true);
+    });
+
+    it('finds the CAs that may hold a certificate: by fingerprint, those its signer signed for (0050)', async () => {
+      const store = await newStore();
+      // many CAs: a root, its children, a successor (rotated), a grandchild, and unrelated roots with their children
+      let n = 0;
+      const ca = (patch: Partial<CaRow>) =>
+        makeCa({ ...patch, createdAt: T0 + ++n, fingerprintSha256: n.toString(16).padStart(64, '0') });
+      const root = ca({});
+      const children = Array.from({ length: 5 }, () => ca({ parentId: root.id }));
+      const successor = ca({ predecessorId: root.id });
+      const grandchild = ca({ parentId: children[0]!.id });
+      const others = Array.from({ length: 40 }, () => ca({}));
+      const otherChildren = others.map((o) => ca({ parentId: o.id }));
+      await store.commit({ insertCa: [root, ...children, successor, grandchild, ...others, ...otherChildren] });
+      const ids = async (fp: string, signer: string) =>
+        (await store.cas.findCertificateHolders(fp, signer)).map((c) => c.id).sort();
+      const unknown = 'ab'.repeat(32);
+      // the signer itself, its children and its successor; not its grandchild nor any other CA
+      expect(await ids(unknown, root.id)).toEqual([root.id, ...children.map((c) => c.id), successor.id].sort());
+      // a CA's current certificate by its fingerprint (any case), whoever the signer given
+      const target = otherChildren[17]!;
+      expect(await ids(target.fingerprintSha256!.toUpperCase(), grandchild.id)).toEqual(
+        [target.id, grandchild.id].sort(),
+      );
+      expect(await ids(unknown, 'ca_missing')).toEqual([]);
     });
 
     it('finds a certificate by its whole fingerprint and by a fingerprint prefix of any length (0047)', async () => {

@@ -17,8 +17,10 @@ import {
   opensslCrlVerifyOnly,
   opensslOcspRequest,
   opensslRaw,
+  opensslVerify,
   withTempDir,
 } from '../../../../tests/support/verifiers';
+import { createIssuingCa, createRootCa } from '../../../../tests/support/ca-kit';
 import { ACTORS, openAuthorityFixture, type AuthorityFixture } from '../server-test-support';
 import {
   serveVaultMount,
@@ -174,6 +176,46 @@ function noStoreTests(open: () => Promise<{ f: Served; clock: ReturnType<typeof 
     expect(own.body.errors[0]).toMatch(/is CA Vault Test Issuing's own certificate/);
     expect((await f.authority.cas.get(f.caId)).ca.status).toBe('active');
     expect((await vaultCall(f, 'LIST', 'rootpki/certs/revoked')).body.data?.keys ?? []).toEqual([]);
+  });
+
+  it("refuses a CA's earlier certificates as its current one, among many CAs: renewals, cross", async () => {
+    // many CAs (each root with an intermediate); one root R with its intermediate I: both renewed, then R rotated
+    const cas = [];
+    for (let i = 0; i < 12; i++) {
+      const root = await createRootCa(f.authority, `Many Root ${i}`);
+      cas.push({ root, inter: await createIssuingCa(f.authority, root, `Many Issuing ${i}`) });
+    }
+    const { root: r, inter: i } = cas[5]!;
+    const renewedI = await f.authority.cas.renew(i.id, {}, ACTORS.admin);
+    const renewedR = await f.authority.cas.renew(r.id, {}, ACTORS.admin);
+    const rotated = await f.authority.cas.rotate(r.id, {}, ACTORS.admin);
+    expect(renewedI.certificatePem).not.toBe(i.pem);
+    expect(renewedR.certificatePem).not.toBe(r.pem);
+    const cross = rotated.crossCertificatePem!;
+    // each signed by R's key (openssl; R's earlier self-signed certificate by itself): what R's mount verifies under
+    for (const [pem, rootPem] of [i.pem, renewedI.certificatePem!, cross, r.pem].map((p, n) => [
+      p,
+      n < 3 ? renewedR.certificatePem! : p,
+    ])) {
+      const v = opensslVerify({ leafPem: pem!, rootPem: rootPem!, purpose: 'any' });
+      expect(v.ok, v.output).toBe(true);
+    }
+    await f.authority.vault.mounts.mount({ path: 'manypki', ca: r.id, maxLeaseTtl: '87600h' }, ACTORS.admin);
+    const refusals = [
+      [renewedI.certificatePem!, `is CA ${i.name}'s own certificate`],
+      [i.pem, `is an earlier certificate of CA ${i.name}`],
+      [r.pem, `is an earlier certificate of CA ${r.name}`],
+      [cross, `is an earlier certificate of CA ${rotated.ca.name}`],
+    ] as const;
+    for (const [pem, words] of refusals) {
+      const refused = await vaultCall(f, 'POST', 'manypki/revoke', { certificate: pem });
+      expect(refused.status, refused.text).toBe(400);
+      expect(refused.body.errors[0]).toContain(words);
+      expect(await rowOf(f.authority, new X509Certificate(pem).serialNumber)).toBeUndefined();
+    }
+    expect((await vaultCall(f, 'LIST', 'manypki/certs/revoked')).body.data?.keys ?? []).toEqual([]);
+    for (const id of [i.id, r.id, rotated.ca.id]) expect((await f.authority.cas.get(id)).ca.status).toBe('active');
+    expect((await f.authority.cas.get(rotated.ca.id)).ca.certificateHistory?.[0]?.revokedAt).toBeUndefined();
   });
 
   it('revoke-with-key: the signature first, then the key, before anything is written', async () => {

@@ -1,0 +1,2 @@
+CREATE INDEX "certificate_authorities_fingerprint_idx" ON "certificate_authorities" USING btree ("fingerprint_sha256");--> statement-breakpoint
+CREATE INDEX "certificate_authorities_predecessor_idx" ON "certificate_authorities" USING btree ("predecessor_id");
