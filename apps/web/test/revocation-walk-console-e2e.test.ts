@@ -286,6 +286,29 @@ describe('web console: revoking, CRL and OCSP, the audit trail and the dashboard
     // Escape closes the list, the field keeps what was typed
     await actor.fill('a');
     await expect.poll(offered, POLL).toEqual(['admin (user)', 'audrey (user)']);
+    // while the answer to the next prefix is held back, the last answer's names that do not begin with it are not
+    // offered: ↓ and Enter cannot choose one (before: 'admin' of the answer to 'a' went in the field)
+    let release: (() => void) | undefined;
+    const held = new Promise<void>((r) => (release = r));
+    const actorsRoute = (u: URL) => u.pathname.endsWith('/trpc/audit.actors');
+    await page.route(actorsRoute, async (route) => {
+      if (['AUD', 'dep'].includes(actorsAsked(route.request().url()) ?? '')) await held;
+      await route.continue();
+    });
+    const asking = page.waitForRequest((r) => actorsAsked(r.url()) === 'AUD', POLL);
+    await actor.fill('AUD');
+    await asking;
+    expect(await offered()).toEqual(['audrey (user)']);
+    await actor.fill('dep');
+    await actor.press('ArrowDown');
+    await actor.press('ArrowDown');
+    expect(await offered()).toEqual([]);
+    expect(await actor.getAttribute('aria-activedescendant')).toBeNull();
+    release?.();
+    await expect.poll(offered, POLL).toEqual(['deploy-bot (API token)']);
+    await page.unroute(actorsRoute);
+    await actor.fill('a');
+    await expect.poll(offered, POLL).toEqual(['admin (user)', 'audrey (user)']);
     await actor.press('Escape');
     expect(await actorList().isHidden()).toBe(true);
     expect(await actor.inputValue()).toBe('a');

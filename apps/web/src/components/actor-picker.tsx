@@ -12,11 +12,25 @@ const KIND = { user: 'user', token: 'API token' } as const;
 export const ACTOR_OPTIONS = 20;
 
 /**
+ * whether `name` begins with `q` as `audit.actors` tells (the store's namePrefixCondition): each character of `q`
+ * matches itself and its one-character lower and upper case
+ */
+function beginsWith(name: string, q: string): boolean {
+  const n = Array.from(name);
+  return Array.from(q).every((ch, i) => {
+    const c = n[i];
+    if (c === undefined) return false;
+    return c === ch || [ch.toLowerCase(), ch.toUpperCase()].some((f) => f === c && Array.from(f).length === 1);
+  });
+}
+
+/**
  * The audit log's Actor field: a text field (a username, an API token's name or any actor id, as typed) with a
  * listbox of who acted in the log — the users and API tokens by name (`audit.actors`, readable by every viewer who
  * may read the log: an auditor too) — those whose name begins with what is typed: the server is asked with it
  * (`q`, once typing pauses) for the first {@link ACTOR_OPTIONS}, so a deployment's thousands of users are never read
- * whole. A click, or ↓/↑ and Enter, puts the name in the field; Escape closes the list; Enter with no option chosen
+ * whole; while the answer to what is typed now loads, the last answer's names that still begin with it are offered (no
+ * other). A click, or ↓/↑ and Enter, puts the name in the field; Escape closes the list; Enter with no option chosen
  * submits the form as before.
  */
 export function ActorPicker({
@@ -38,7 +52,10 @@ export function ActorPicker({
   });
   const [active, setActive] = useState(-1);
   const listId = useId();
-  const options = actors.data?.items ?? [];
+  // the previous answer stays while the next one loads (keepPreviousData): only its names that begin with what is
+  // typed now are offered — ↓ and Enter never choose a name of an earlier prefix
+  const now = value.trim();
+  const options = (actors.data?.items ?? []).filter((a) => beginsWith(a.name, now));
   const more = actors.data?.nextCursor != null;
   // two of one name and kind (two tokens named alike) are told apart by when each was made and its id's start
   const twin = (a: (typeof options)[number]) =>
