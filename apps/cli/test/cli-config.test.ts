@@ -2,7 +2,8 @@
 // optional config file (TOML, YAML, JSON), the environment and the flags — in that order of precedence — and
 // validated at start-up with clear errors; the README's table is rendered from the one settings list.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PkiError } from '@pkim/shared';
@@ -11,6 +12,7 @@ import { SETTINGS } from '../src/config/settings';
 import { readmeWithConfigTable, renderConfigTable } from '../../../scripts/render-config-docs';
 import { REPO_ROOT, runPkim } from '../../../tests/support/cli-in-process';
 import { tempDir } from '../../../tests/support/openssl-tools';
+import { startPkimServer } from '../../../tests/support/remote-server';
 
 const tmp = tempDir('pkim-config-');
 afterAll(() => tmp.cleanup());
@@ -144,6 +146,63 @@ describe('config file, environment, flags', () => {
     expect(env.stderr).toContain('environment PKIM_LOG_FORMAT');
     expect(existsSync(elsewhere)).toBe(false);
   });
+
+  it('PKIM_MASTER_KEY set but empty stops pkim serve and local commands (exit 2), creating nothing', async () => {
+    // `export PKIM_MASTER_KEY="$(cat /secure/pkim-master.key)"` with the file missing: read as unset, the server
+    // would make <data dir>/master.key and seal every new CA key under it
+    const refusal = (dir: string) =>
+      `error: kms.master_key_empty: PKIM_MASTER_KEY is set but empty (as \`export PKIM_MASTER_KEY="$(cat FILE)"\` ` +
+      'leaves it when FILE is missing): set it to the master key (base64 of 32 bytes), or unset it to use ' +
+      join(dir, 'master.key');
+    const fresh = join(tmp.dir, 'mk-fresh');
+    for (const empty of ['', ' \n']) {
+      const init = runPkim(['init'], { dataDir: fresh, env: { PKIM_MASTER_KEY: empty }, init: false });
+      expect(init.code, init.stderr).toBe(2);
+      expect(init.stderr.trim().split('\n')).toEqual([refusal(fresh)]);
+      expect(existsSync(fresh)).toBe(false);
+    }
+    /** `pkim --json serve`'s exit and its error object, or 'started' */
+    const serve = (dir: string, env: Record<string, string>) =>
+      startPkimServer(dir, [], env).then(
+        async (server) => (await server.stop(), 'started'),
+        (e: unknown) => {
+          const text = (e as Error).message;
+          const line = text.split('\n').find((l) => l.startsWith('{"error":'));
+          return { exit: /^pkim serve exited \((\d+)\)/.exec(text)?.[1], ...JSON.parse(line ?? '{}') };
+        },
+      );
+    const jsonRefusal = (dir: string) => ({
+      exit: '2',
+      error: expect.objectContaining({ code: 'kms.master_key_empty', message: refusal(dir).slice(29) }),
+    });
+    expect(await serve(fresh, { PKIM_MASTER_KEY: '' })).toEqual(jsonRefusal(fresh));
+    expect(existsSync(fresh)).toBe(false);
+
+    // a data directory made with the key in the environment (no master.key): the key missing from it later
+    const dataDir = join(tmp.dir, 'mk-env');
+    const key = randomBytes(32).toString('base64');
+    const made = runPkim(['init'], { dataDir, env: { PKIM_MASTER_KEY: key }, init: false });
+    expect(made.code, made.stderr).toBe(0);
+    const files = readdirSync(dataDir).sort();
+    expect(files).not.toContain('master.key');
+    expect(await serve(dataDir, { PKIM_MASTER_KEY: '' })).toEqual(jsonRefusal(dataDir));
+    const local = runPkim(['ca', 'create', '--subject', 'CN=Root', '--key-type', 'ec-p256'], {
+      dataDir,
+      env: { PKIM_MASTER_KEY: '' },
+    });
+    expect(local.code, local.stderr).toBe(2);
+    expect(local.stderr.trim().split('\n')).toEqual([refusal(dataDir)]);
+    expect(readdirSync(dataDir).sort()).toEqual(files);
+    const cas = runPkim(['ca', 'list', '--json'], { dataDir, env: { PKIM_MASTER_KEY: key } });
+    expect(cas.json<{ items: unknown[] }>().items).toEqual([]);
+    // a config file's masterKey = "" is kept for the same refusal; other empty variables still mean unset
+    const c = await loadCliConfig({
+      env: { PKIM_PUBLIC_URL: '' },
+      flags: { config: file('mk/pkim.toml', 'masterKey = ""\n') },
+    });
+    expect(c.env.PKIM_MASTER_KEY).toBe('');
+    expect(c.env).not.toHaveProperty('PKIM_PUBLIC_URL');
+  }, 120_000);
 });
 
 describe('the configuration table', () => {

@@ -6,6 +6,7 @@ import {
   createKeyBackends,
   createSoftwareBackend,
   loadKeyEncryptionKey,
+  refuseEmptyMasterKey,
   MASTER_KEY_FILE,
   type KeyBackend,
   type KeyBackendEvents,
@@ -104,6 +105,8 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   const notificationSettings = notificationSettingsFromEnv(env, config.notifications);
   const bulkSettings = bulkSettingsFromEnv(env, config.bulk);
   const idempotencySettings = idempotencySettingsFromEnv(env, config.idempotency);
+  const givenMasterKey = config.masterKey ?? env.PKIM_MASTER_KEY;
+  if (!ephemeral) refuseEmptyMasterKey(givenMasterKey, dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   // the data dir holds the database, master.key and profiles: owner only, whatever mode it had before
   try {
@@ -168,7 +171,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   let oidcTransactionKey: Buffer;
   let notificationSealer: NotificationSecretSealer;
   try {
-    const masterKey = ephemeral ? randomBytes(32).toString('base64') : (config.masterKey ?? env.PKIM_MASTER_KEY);
+    const masterKey = ephemeral ? randomBytes(32).toString('base64') : givenMasterKey;
     await refuseNewMasterKeyForSealedKeys(store, dataDir, masterKey);
     const { kek } = await loadKeyEncryptionKey({ envValue: masterKey, dataDir });
     checkpointKey = auditCheckpointKey(kek);

@@ -8,7 +8,10 @@ export const MASTER_KEY_ENV = 'PKIM_MASTER_KEY';
 const KEK_BYTES = 32;
 
 export interface LoadKeyEncryptionKeyOptions {
-  /** Value of PKIM_MASTER_KEY: base64 of 32 bytes. Empty or undefined means "not set". */
+  /**
+   * Value of PKIM_MASTER_KEY: base64 of 32 bytes; undefined means "not set" (the data dir's master.key). Set but
+   * empty (or blank) is refused: `kms.master_key_empty` (refuseEmptyMasterKey).
+   */
   envValue?: string;
   /** Data directory holding `master.key` when the environment does not provide the key. */
   dataDir: string;
@@ -27,6 +30,7 @@ export interface LoadedKeyEncryptionKey {
  * group or others can read is refused.
  */
 export async function loadKeyEncryptionKey(opts: LoadKeyEncryptionKeyOptions): Promise<LoadedKeyEncryptionKey> {
+  refuseEmptyMasterKey(opts.envValue, opts.dataDir);
   const env = opts.envValue?.trim();
   if (env) {
     return { kek: decodeKek(env, MASTER_KEY_ENV), source: 'env', created: false };
@@ -68,6 +72,22 @@ export async function loadKeyEncryptionKey(opts: LoadKeyEncryptionKeyOptions): P
     await unlink(tmp).catch(() => undefined);
   }
   return { kek: new Uint8Array(kek), source: 'file', created: true };
+}
+
+/**
+ * PKIM_MASTER_KEY set but empty or blank — what `export PKIM_MASTER_KEY="$(cat FILE)"` leaves when FILE is missing —
+ * is refused (`kms.master_key_empty`), not taken as unset: read as unset, a server would seal new CA keys under a
+ * `<dataDir>/master.key` made for the occasion, which the intended key does not open. Call it before anything is
+ * created.
+ */
+export function refuseEmptyMasterKey(value: string | undefined, dataDir: string): void {
+  if (value?.trim() !== '') return;
+  throw new PkiError(
+    'kms.master_key_empty',
+    `${MASTER_KEY_ENV} is set but empty (as \`export ${MASTER_KEY_ENV}="$(cat FILE)"\` leaves it when FILE is ` +
+      `missing): set it to the master key (base64 of 32 bytes), or unset it to use ${join(dataDir, MASTER_KEY_FILE)}`,
+    { details: { source: MASTER_KEY_ENV } },
+  );
 }
 
 function decodeKek(value: string, where: string): Uint8Array {

@@ -449,6 +449,15 @@ describe('loadKeyEncryptionKey', () => {
     expect(err.message).not.toContain(envValue);
   });
 
+  it('refuses a PKIM_MASTER_KEY set but empty or blank (kms.master_key_empty), creating nothing', async () => {
+    const dataDir = join(tmp, 'empty-env', 'data');
+    for (const envValue of ['', '  \n']) {
+      const err = await expectPkiError(loadKeyEncryptionKey({ envValue, dataDir }), 'kms.master_key_empty', false);
+      expect(err.message).toContain(`or unset it to use ${join(dataDir, 'master.key')}`);
+    }
+    await expect(stat(join(tmp, 'empty-env'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('creates <dataDir>/master.key (mode 0600, dataDir 0700) on first use and reuses it', async () => {
     const dataDir = join(tmp, 'fresh', 'data');
     const first = await loadKeyEncryptionKey({ dataDir });
@@ -459,7 +468,7 @@ describe('loadKeyEncryptionKey', () => {
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     expect(Buffer.from((await readFile(file, 'utf8')).trim(), 'base64').equals(Buffer.from(first.kek))).toBe(true);
 
-    const second = await loadKeyEncryptionKey({ dataDir, envValue: '' });
+    const second = await loadKeyEncryptionKey({ dataDir });
     expect(second).toMatchObject({ source: 'file', created: false });
     expect(Buffer.from(second.kek).equals(Buffer.from(first.kek))).toBe(true);
     expect(await readdir(dataDir)).toEqual(['master.key']);

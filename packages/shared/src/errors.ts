@@ -309,6 +309,14 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
       '`pkim restore` or on another instance of a shared database: put it back. No new one is made (it would open ' +
       'none of them).',
   },
+  'kms.master_key_empty': {
+    kind: 'invalid_input',
+    description:
+      'PKIM_MASTER_KEY (or the config file\'s masterKey) is set but empty, as `export PKIM_MASTER_KEY="$(cat FILE)"` ' +
+      'leaves it when FILE is missing: refused at start-up (`pkim serve`, every local command), not read as unset — ' +
+      'which would seal new CA keys under a master.key made for the occasion. Set it to the key or unset it; nothing ' +
+      'was started or created.',
+  },
   'kms.timeout': { kind: 'timeout', description: 'The key backend did not answer in time.' },
   'kms.key_not_found': {
     kind: 'not_found',

@@ -194,7 +194,9 @@ export async function loadCliConfig(sources: ConfigSources = {}): Promise<CliCon
   }
 
   const merged: Record<string, string | undefined> = { ...fromFile };
-  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') merged[k] = v;
+  // an empty variable is unset — but PKIM_MASTER_KEY set and empty is kept, for the authority to refuse
+  // (kms.master_key_empty: a `$(cat FILE)` of a missing file must not start on a master.key made for the occasion)
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && (v !== '' || k === 'PKIM_MASTER_KEY')) merged[k] = v;
   if (flags.dataDir) merged.PKIM_DATA_DIR = flags.dataDir;
   if (flags.databaseUrl) merged.PKIM_DATABASE_URL = flags.databaseUrl;
   const flagValues: Record<string, string | undefined> = {
