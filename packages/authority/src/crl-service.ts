@@ -16,7 +16,7 @@ function crlReason(stored: RevocationReason | null): number | undefined {
 }
 import type { CrlEntryWriter } from '@pkim/core';
 import type { KeyBackends } from '@pkim/keys';
-import type { CaRow, Store } from '@pkim/store';
+import type { CaRow, CrlDeltaRow, Store } from '@pkim/store';
 import type { Logger } from 'pino';
 import { SYSTEM_ACTOR, type Actor, type CrlService } from './types';
 import { auditEvent } from './audit-service';
@@ -94,11 +94,16 @@ interface HeldClaim {
   lost: boolean;
 }
 
-/** this process's claim was taken over while it signed a base (caught by `claimedBase`, which waits for the new) */
-const claimLost = (caId: string) =>
+/**
+ * this process's claim was taken over while it signed a base or a delta CRL (caught by `claimedBase` and
+ * `claimedDelta`, which wait for the new holder's)
+ */
+const claimLost = (caId: string, what: 'base' | 'delta' = 'base') =>
   new PkiError(
     'crl.base_claim_lost',
-    `the claim to sign a delta CRL base of CA ${caId} was taken over by another process: its base is not stored`,
+    what === 'base'
+      ? `the claim to sign a delta CRL base of CA ${caId} was taken over by another process: its base is not stored`
+      : `the claim to sign a delta CRL of CA ${caId} was taken over by another process: its delta is not stored`,
   );
 
 /** partition windows of one CA the refresh job builds per run at most (1-day windows of 1-year certificates: 366) */
@@ -267,7 +272,8 @@ export function createCrlService(deps: CrlServiceDeps): CrlService & {
       const deltasOn = !partition && !delta && (await deps.timings?.crlDeltaGraceMs?.(ctx.ca.id)) !== undefined;
       const serials = deltasOn ? new Set<string>() : undefined;
       const entries = await entriesFor(ctx.ca.id, partition, { seen: serials, skip: delta?.serials });
-      if (claim?.lost) throw claimLost(ctx.ca.id); // taken over while reading: no number taken, nothing signed
+      // taken over while reading: no number taken, nothing signed
+      if (claim?.lost) throw claimLost(ctx.ca.id, delta ? 'delta' : 'base');
       const { crlNumber } = await store.commit({ bumpCrlNumber: ctx.ca.id });
       const thisUpdate = clock.now();
       const nextUpdate = thisUpdate + ((await deps.timings?.crlValidityMs(ctx.ca.id)) ?? validity);
@@ -293,6 +299,19 @@ export function createCrlService(deps: CrlServiceDeps): CrlService & {
         const row = { caId: ctx.ca.id, crlNumber: crlNumber ?? 1, thisUpdate, nextUpdate, der, serials: [...serials] };
         if (!claim) await store.crlDeltaBases.put(row);
         else if ((await store.crlDeltaBases.putClaimed(row, claimOwner)) === 'unclaimed') throw claimLost(ctx.ca.id);
+      }
+      // a delta: stored as the CA's one delta CRL (crl_deltas) that every process serves, by its claim's holder only
+      if (delta && claim) {
+        const row = {
+          caId: ctx.ca.id,
+          crlNumber: crlNumber ?? 1,
+          baseCrlNumber: delta.crlNumber,
+          thisUpdate,
+          nextUpdate,
+          stamp,
+          der,
+        };
+        if ((await store.crlDeltas.putClaimed(row, claimOwner)) === 'unclaimed') throw claimLost(ctx.ca.id, 'delta');
       }
       await store.audit.append(
         auditEvent(clock, actor, 'crl.generated', ctx.ca.id, {
@@ -392,13 +411,16 @@ export function createCrlService(deps: CrlServiceDeps): CrlService & {
    * `stop`; `lost` once a renewal finds it held by another owner (a renewal that fails — the database out of reach —
    * is tried again at the next tick: the owner-checked store of the base decides)
    */
-  function renewing(caId: string): HeldClaim & { stop(): void } {
+  function renewing(
+    caId: string,
+    claims: Pick<Store['crlDeltaBases'], 'renew'> = store.crlDeltaBases,
+  ): HeldClaim & { stop(): void } {
     const claim = { lost: false, stop: () => clearInterval(timer) };
     let busy = false;
     const timer = setInterval(() => {
       if (busy || claim.lost) return;
       busy = true;
-      store.crlDeltaBases
+      claims
         .renew(caId, claimOwner, clock.now() + baseClaimMs)
         .then((kept) => {
           if (kept) return;
@@ -544,27 +566,124 @@ export function createCrlService(deps: CrlServiceDeps): CrlService & {
       base = (await sharedBase(id, grace, clock.now(), base)) ?? base;
     // a base made before delta CRLs were turned on has no serials: made again as one
     const complete = base?.serials ? base : await withinWait(id, generateOnce(id, SYSTEM_ACTOR), true);
+    // the CA's one delta CRL (crl_deltas, any process's): served while it is of this base, within its nextUpdate and
+    // made at the revocation stamp the CA has now (one row read; the stamp's read skipped within the recheck window
+    // when this process checked that same delta)
     const now = clock.now();
-    const entry = cache.get(deltaKey(id));
-    if (entry?.base === complete.crlNumber && now < entry.nextUpdate) {
+    const key = deltaKey(id);
+    const row = await store.crlDeltas.find(id);
+    if (row?.baseCrlNumber === complete.crlNumber && now < row.nextUpdate) {
+      const entry = cache.get(key);
       const others = store.otherCommits;
-      const same =
-        (entry.others === others && now >= entry.checkedAt && now - entry.checkedAt < recheckMs) ||
-        (await revocationStamp(id)) === entry.stamp;
-      if (same) {
-        entry.checkedAt = now;
-        entry.others = others;
+      if (
+        entry?.crlNumber === row.crlNumber &&
+        entry.stamp === row.stamp &&
+        entry.others === others &&
+        now >= entry.checkedAt &&
+        now - entry.checkedAt < recheckMs
+      )
         return { ...strip(entry), baseCrlNumber: complete.crlNumber };
+      if ((await revocationStamp(id)) === row.stamp) {
+        const taken = deltaOfRow(row, now, others);
+        cache.set(key, taken);
+        return { ...strip(taken), baseCrlNumber: complete.crlNumber };
       }
     }
-    const key = deltaKey(id);
     let p = inflight.get(key);
     if (!p) {
-      p = generateCached(id, SYSTEM_ACTOR, undefined, complete).finally(() => inflight.delete(key));
+      p = claimedDelta(id, complete, row?.crlNumber).finally(() => inflight.delete(key));
       inflight.set(key, p);
     }
-    const made = await p;
-    return { ...strip(made), baseCrlNumber: complete.crlNumber };
+    const made = await deltaWithinWait(id, complete, p);
+    return { ...strip(made), baseCrlNumber: made.base ?? complete.crlNumber };
+  }
+
+  /** a stored delta CRL (crl_deltas) as this process caches it */
+  function deltaOfRow(row: CrlDeltaRow, now: number, others: number | undefined): CachedCrl {
+    return {
+      der: row.der,
+      count: 0,
+      crlNumber: row.crlNumber,
+      thisUpdate: row.thisUpdate,
+      nextUpdate: row.nextUpdate,
+      stamp: row.stamp,
+      checkedAt: now,
+      others,
+      base: row.baseCrlNumber,
+    };
+  }
+
+  /**
+   * a new delta CRL of `complete`, signed by one process of the database at a time: the one holding the CA's delta
+   * claim (crl_delta_claims) signs it and stores it (renewing its claim meanwhile, stored only while it still holds
+   * it); another process waits for it and takes it (a delta stored since `seen`, of the same base). A delta stored by
+   * the claim's previous holder, of this base and at the revocation stamp now, is taken, not signed again.
+   */
+  async function claimedDelta(caId: string, complete: CachedCrl, seen: number | undefined): Promise<CachedCrl> {
+    const key = deltaKey(caId);
+    const take = (row: CrlDeltaRow) => {
+      const taken = deltaOfRow(row, clock.now(), store.otherCommits);
+      cache.set(key, taken);
+      return taken;
+    };
+    for (;;) {
+      const now = clock.now();
+      const held = await store.crlDeltas.claim({ caId, owner: claimOwner, expiresAt: now + baseClaimMs }, now);
+      if (!held) {
+        const claim = renewing(caId, store.crlDeltas);
+        try {
+          const row = await store.crlDeltas.find(caId);
+          if (
+            row?.baseCrlNumber === complete.crlNumber &&
+            clock.now() < row.nextUpdate &&
+            row.stamp === (await revocationStamp(caId))
+          )
+            return take(row);
+          return await generateCached(caId, SYSTEM_ACTOR, undefined, complete, claim);
+        } catch (e) {
+          if (toPkiError(e).code !== 'crl.base_claim_lost') throw e;
+        } finally {
+          claim.stop();
+          await store.crlDeltas.release(caId, claimOwner);
+        }
+      }
+      await delay(BASE_WAIT_POLL_MS);
+      const row = await store.crlDeltas.find(caId);
+      if (row && row.crlNumber !== seen) {
+        seen = row.crlNumber;
+        if (row.baseCrlNumber === complete.crlNumber && clock.now() < row.nextUpdate) return take(row);
+      }
+    }
+  }
+
+  /**
+   * a new delta CRL (`made`: `claimedDelta`) as a request waits for it: at most `waitMs` (wall time), then the
+   * previous delta of the same base while it is within its nextUpdate — this process's, or the one stored — else
+   * `crl.delta_pending` (503, Retry-After: the claim's seconds left); `made` goes on for the next
+   */
+  async function deltaWithinWait(caId: string, complete: CachedCrl, made: Promise<CachedCrl>): Promise<CachedCrl> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), baseWaitMs)));
+    try {
+      const first = await Promise.race([made, late]);
+      if (first) return first;
+    } finally {
+      clearTimeout(timer);
+    }
+    made.catch((e: unknown) => deps.logger.error({ caId, err: e }, 'delta CRL signing failed'));
+    const now = clock.now();
+    const row = await store.crlDeltas.find(caId);
+    const previous = [cache.get(deltaKey(caId)), row && deltaOfRow(row, now, undefined)]
+      .filter((c): c is CachedCrl => !!c && c.base === complete.crlNumber && now < c.nextUpdate)
+      .sort((x, y) => y.crlNumber - x.crlNumber)[0];
+    if (previous) return previous;
+    const claim = await store.crlDeltas.findClaim(caId);
+    const retryAfterSeconds = Math.max(1, Math.ceil(((claim?.expiresAt ?? now) - now) / 1000));
+    throw new PkiError(
+      'crl.delta_pending',
+      `the delta CRL of CA ${caId} is being signed and no earlier delta of its base is still valid: retry shortly`,
+      { details: { caId, retryAfterSeconds } },
+    );
   }
 
   return {

@@ -240,12 +240,20 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
       "within its nextUpdate to answer meanwhile: retry after `Retry-After` seconds (the claim's remaining " +
       'lifetime, at least 1; details.retryAfterSeconds) (docs/crl.md).',
   },
+  'crl.delta_pending': {
+    kind: 'unavailable',
+    description:
+      "Delta CRLs are on and the CA's next delta CRL is being signed — by this process or another on the database " +
+      '(one delta per database) — for longer than a request waits (10 s by default), and no earlier delta of the ' +
+      'current base is still within its nextUpdate to answer meanwhile: retry after `Retry-After` seconds (the ' +
+      "claim's remaining lifetime, at least 1; details.retryAfterSeconds) (docs/crl.md).",
+  },
   'crl.base_claim_lost': {
     kind: 'conflict',
     description:
-      "Recorded (audit `crl.generate_failed`), never answered: this process's claim to sign a delta CRL base was " +
-      'taken over by another process while it signed (it stalled past the claim lifetime); its base was not stored ' +
-      "and it serves the new holder's.",
+      "Recorded (audit `crl.generate_failed`), never answered: this process's claim to sign a delta CRL base (or a " +
+      'delta CRL) was taken over by another process while it signed (it stalled past the claim lifetime); what it ' +
+      "signed was not stored and it serves the new holder's.",
   },
   'policy.profile_not_allowed': {
     kind: 'policy',

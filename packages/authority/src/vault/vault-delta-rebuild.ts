@@ -23,18 +23,21 @@ export interface DeltaRebuildCheck {
 
 /**
  * OpenBao's periodic delta CRL rebuild (`delta_rebuild_interval`): `rebuildDueDeltas` is what the server's delta CRL
- * schedule calls (apps/server delta-crl-schedule.ts: one call at a time, per process — each process signs its own
- * deltas, of the base the processes share: CrlService). Each mount with `enable_delta` is checked once per its
- * `delta_rebuild_interval` on the authority's clock — the first check one interval after the mount is first seen with
- * delta CRLs on, as OpenBao's builder starts its window when it is made — and a check makes every issuer's delta CRL
- * current through the CRL service
+ * schedule calls (apps/server delta-crl-schedule.ts: one call at a time in each process — the delta CRL itself is one
+ * per database, signed under a claim and stored: CrlService). Each issuer of a mount with `enable_delta` is checked
+ * once per its `delta_rebuild_interval` on the authority's clock, due one interval after its stored delta's
+ * thisUpdate (whichever process signed it) and after this process's last check — the first check one interval after
+ * the mount is first seen with delta CRLs on, as OpenBao's builder starts its window when it is made — and a check
+ * makes the issuer's delta CRL current through the CRL service
  * (`CrlService.currentDelta`: re-signed when a revocation happened since the last one, or when the complete CRL, its
  * base, was re-signed at its grace period; else the one made before). `nextInMs` is when the next mount is due;
  * undefined when no mount has delta CRLs on (the schedule then keeps no timer).
  */
 export function createVaultDeltaRebuild(deps: VaultDeltaRebuildDeps) {
   const { clock, store, logger } = deps;
-  /** mount path → the clock time of its last check (this process) */
+  /** mount path → the clock time this process first saw it with delta CRLs on (its first window's start) */
+  const firstSeen = new Map<string, number>();
+  /** CA id → the clock time of this process's last check of its delta CRL */
   const lastCheck = new Map<string, number>();
   /** CA id → the CRL number of its delta CRL at the last check */
   const lastNumber = new Map<string, number>();
@@ -51,20 +54,28 @@ export function createVaultDeltaRebuild(deps: VaultDeltaRebuildDeps) {
         seen.add(m.path);
         const intervalMs = Math.max(1, m.crl.delta_rebuild_interval) * 1000;
         const now = clock.now();
-        const last = lastCheck.get(m.path);
-        if (last === undefined || now < last) {
-          lastCheck.set(m.path, now);
+        const first = firstSeen.get(m.path);
+        if (first === undefined || now < first) {
+          firstSeen.set(m.path, now);
           soonest(intervalMs);
           continue;
         }
-        if (now < last + intervalMs) {
-          soonest(last + intervalMs - now);
-          continue;
-        }
-        lastCheck.set(m.path, now);
-        soonest(intervalMs);
         for (const caId of issuersOfMount(m)) {
           try {
+            // due one interval after the CA's stored delta was signed (by any process: one delta per database), and
+            // after this process's last check; a delta another process signed within the interval: nothing to do
+            const stored = await store.crlDeltas.find(caId);
+            const due = Math.max(
+              first + intervalMs,
+              (lastCheck.get(caId) ?? -Infinity) + intervalMs,
+              stored ? stored.thisUpdate + intervalMs : -Infinity,
+            );
+            if (now < due) {
+              soonest(due - now);
+              continue;
+            }
+            lastCheck.set(caId, now);
+            soonest(intervalMs);
             if (!(await store.cas.findById(caId))?.certificatePem) continue;
             const delta = await deps.crl.currentDelta(caId);
             if (!delta) continue;
@@ -79,12 +90,13 @@ export function createVaultDeltaRebuild(deps: VaultDeltaRebuildDeps) {
             });
           } catch (e) {
             failed++;
+            soonest(intervalMs);
             logger.warn({ mount: m.path, caId, err: toPkiError(e).message }, 'scheduled delta CRL rebuild failed');
           }
         }
       }
       // a mount that turned delta CRLs off (or went) starts a new window when they are on again
-      for (const path of [...lastCheck.keys()]) if (!seen.has(path)) lastCheck.delete(path);
+      for (const path of [...firstSeen.keys()]) if (!seen.has(path)) firstSeen.delete(path);
       return { checked, failed, nextInMs: next };
     },
   };
