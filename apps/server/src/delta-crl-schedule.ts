@@ -21,9 +21,10 @@ export interface DeltaCrlSchedule {
 /**
  * OpenBao's delta CRL rebuild on `delta_rebuild_interval` (docs/vault-api.md "Delta CRLs"): one check at a time —
  * `authority.vault.pki.rebuildDueDeltas`, which re-signs the due mounts' delta CRLs when something was revoked since —
- * then one unref'd timer until the next mount is due. No mount with delta CRLs on: no timer, until `poke`. Per process,
- * not leader-only: each server process keeps its own delta CRL current; the base they are deltas of is shared
- * (CrlService, stored in crl_delta_bases), and a leader-only job would leave the others signing at the first request.
+ * then one unref'd timer until the next mount is due. No mount with delta CRLs on: no timer, until `poke`. A timer per
+ * process, not leader-only, but one delta CRL per database: it is stored (crl_deltas) and signed by the holder of the
+ * CA's delta claim, and a check is due one interval after the stored delta's thisUpdate (CrlService,
+ * vault-delta-rebuild.ts), so a tick on one process after another's delta signs nothing.
  */
 export function startDeltaCrlSchedule(authority: Authority): DeltaCrlSchedule {
   const log = authority.logger.child({ component: 'delta-crl' });
