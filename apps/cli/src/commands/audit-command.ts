@@ -56,7 +56,15 @@ export function registerAuditCommand(program: Command, ctx: CliContext): void {
       const a = await ctx.openAuthority();
       const page = await a.audit.actors({ q: o.prefix, limit: o.limit, cursor: o.cursor });
       const out = ctx.options().json ? (await ctx.contract()).toAuditActorPage(page) : null;
-      ctx.output(out, () => auditActorsTable(page.items));
+      // (local mode only — remote mode prints the server's answer: there this CLI acts as its token, listed by name)
+      // this CLI's own events are by `cli:<OS user>`, an id with no user or token: not a name to list, but said here
+      const self = ctx.actor.id;
+      ctx.output(out, () =>
+        [
+          auditActorsTable(page.items),
+          `(this CLI's own events, local mode, are by ${self}: an id with no name — pkim audit list --actor ${self})`,
+        ].join('\n'),
+      );
     });
 
   audit
