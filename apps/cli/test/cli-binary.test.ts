@@ -58,6 +58,17 @@ describe('the pkim binary, one command group at a time', () => {
       refused(r, 3, 'ca.not_found');
       expect(r.stderr.trimEnd()).toBe(`error: ca.not_found: no CA with id or name '${ref}' (did you mean 'root'?)`);
     }
+    // reading it: ca export, crl generate --ca
+    for (const args of [
+      ['ca', 'export', 'Binary Root'],
+      ['crl', 'generate', '--ca', 'Binary Root'],
+    ]) {
+      const r = pkim(args);
+      refused(r, 3, 'ca.not_found');
+      expect(r.stderr.trimEnd()).toBe(
+        "error: ca.not_found: no CA with id or name 'Binary Root' (did you mean 'root'?)",
+      );
+    }
     const hinted = pkim(['vault', 'mount', 'pki-hint', '--ca', 'Binary Root', '--json']);
     refused(hinted, 3, 'ca.not_found');
     expect(JSON.parse(hinted.stderr) as unknown).toMatchObject({

@@ -110,6 +110,17 @@ describe('ca.rename over REST', () => {
     expect([listed.status, listed.body.message]).toEqual([404, "no CA with id or name 'Issuing 2026'"]);
     const full = await rest('GET', `/certificates?ca=${encodeURIComponent('Issuing 2026')}`);
     expect(full.body.message).toBe("no CA with id or name 'Issuing 2026' (did you mean 'issuing-2026'?)");
+    // reading the CA (GET /cas/:id, its bundle): the hint there too, and still none to the limited token
+    for (const path of ['/cas/Issuing%202026', '/cas/Issuing%202026/bundle']) {
+      const read = await rest('GET', path);
+      expect([path, read.status, read.body.message]).toEqual([
+        path,
+        404,
+        "no CA with id or name 'Issuing 2026' (did you mean 'issuing-2026'?)",
+      ]);
+      const other = await rest('GET', path, undefined, token);
+      expect([path, other.status, other.body.message]).toEqual([path, 404, "no CA with id or name 'Issuing 2026'"]);
+    }
     expect(await names()).not.toContain('never-used');
   });
 

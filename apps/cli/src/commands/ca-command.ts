@@ -192,7 +192,7 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
     .option('--out <file>', 'write to a file instead of stdout')
     .action(async (ref: string, o: { chain?: boolean; out?: string }) => {
       const a = await ctx.openAuthority();
-      const v = await a.cas.get(ref);
+      const v = await a.cas.get(ref, ctx.actor);
       const pem = o.chain ? v.chainPem : (v.certificatePem ?? '');
       if (!pem) throw new PkiError('ca.not_active', `CA ${v.ca.name} has no certificate yet`);
       if (o.out) writeOutputFile(o.out, pem);
@@ -467,7 +467,7 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
       ) => {
         const a = await ctx.openAuthority();
         // without --out: the suggested name, checked (as --out is, in main.ts) before the export does anything
-        const out = o.out ?? checkedDefaultTruststorePath(o, (await a.cas.get(caRef)).ca);
+        const out = o.out ?? checkedDefaultTruststorePath(o, (await a.cas.get(caRef, ctx.actor)).ca);
         const f = await a.exports.truststore(
           caRef,
           { format: o.format as TruststoreExportFormat, password: readPasswordFile(o.passwordFile), legacy: o.legacy },

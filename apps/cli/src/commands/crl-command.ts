@@ -12,7 +12,7 @@ export function registerCrlCommand(program: Command, ctx: CliContext): void {
     .option('--pem', 'PEM instead of DER')
     .action(async (o: CrlOptions) => {
       const a = await ctx.openAuthority();
-      const caId = (await a.cas.get(o.ca)).ca.id;
+      const caId = (await a.cas.get(o.ca, ctx.actor)).ca.id;
       const { toCaCrlDto } = await ctx.contract();
       await printCrl(ctx, toCaCrlDto(caId, await a.crl.generate(caId, ctx.actor)), o);
     });

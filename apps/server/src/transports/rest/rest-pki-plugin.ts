@@ -91,7 +91,7 @@ export const restPkiPlugin: FastifyPluginAsync<{ authority: Authority }> = async
 
   /** PEM chain from the CA up to its root */
   app.get<{ Params: { id: string } }>('/cas/:id/bundle', async (request, reply) => {
-    const v = await authority.cas.get(parseInput(caRefSchema, request.params.id));
+    const v = await authority.cas.get(parseInput(caRefSchema, request.params.id), actorOf(request));
     if (!v.chainPem) throw new PkiError('ca.not_active', `CA '${v.ca.name}' has no certificate yet`);
     reply.type('application/pem-certificate-chain');
     return v.chainPem;

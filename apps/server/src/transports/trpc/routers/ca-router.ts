@@ -59,7 +59,7 @@ export const caRouter = router({
   get: procedure()
     .input(caGetInputSchema)
     .output(caViewSchema)
-    .query(async ({ ctx, input }) => toCaViewDto(await ctx.authority.cas.get(input.ref))),
+    .query(async ({ ctx, input }) => toCaViewDto(await ctx.authority.cas.get(input.ref, ctx.actor))),
 
   /**
    * ca-create-endpoint: key in the chosen backend, self-signed (or parent-signed) certificate, row + audit in one
@@ -232,7 +232,7 @@ export const caRouter = router({
     .input(caGetInputSchema)
     .output(caCrlSchema)
     .mutation(async ({ ctx, input }) => {
-      const caId = (await ctx.authority.cas.get(input.ref)).ca.id;
+      const caId = (await ctx.authority.cas.get(input.ref, ctx.actor)).ca.id;
       return toCaCrlDto(caId, await ctx.authority.crl.generate(caId, ctx.actor));
     }),
 
@@ -240,7 +240,7 @@ export const caRouter = router({
     .input(caGetInputSchema)
     .output(caExportChainOutputSchema)
     .query(async ({ ctx, input }) => {
-      const v = await ctx.authority.cas.get(input.ref);
+      const v = await ctx.authority.cas.get(input.ref, ctx.actor);
       return { id: v.ca.id, chainPem: v.chainPem };
     }),
 });
