@@ -6,6 +6,8 @@ import type { Authority } from './types';
 export interface HeldEntries {
   /** API tokens whose last `lastUsedAt` write this process remembers (auth-service.ts: the recent ones only) */
   tokenTouches(): number;
+  /** SSH fleet tokens whose rate window this process holds (ssh-service.ts: those used within the last minute) */
+  fleetWindows(): number;
 }
 
 interface Internals {

@@ -13,6 +13,7 @@ import {
 } from '@pkim/keys';
 import { IN_PROCESS_GROUP_COMMIT, openStore, parseStoreUrl, pgPoolSize, type Store } from '@pkim/store';
 import type { Authority, AuthorityConfig } from './types';
+import type { SshService } from './ssh/ssh-types';
 import { resolveDatabaseUrl } from './database-url';
 import { AUDIT_CHECKPOINT_FILE, auditCheckpointKey, auditEvent, createAuditService } from './audit-service';
 import { createCaContextLoader } from './ca-context';
@@ -388,15 +389,19 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     { fixed: { validation: acmeValidation }, unmade: { settle: async () => undefined } },
   );
   // services made on their first call (lazy-service.ts): their modules load then, not with every CLI command
-  const ssh = lazyService(async () =>
-    (await import('./ssh/ssh-service')).createSshService({
+  // the fleet-token rate windows it holds (internals' held.fleetWindows): none before it is made
+  let fleetWindowsHeld = () => 0;
+  const ssh = lazyService(async (): Promise<SshService> => {
+    const made = (await import('./ssh/ssh-service')).createSshService({
       store,
       keys,
       clock,
       logger,
       publicBaseUrl: config.publicBaseUrl,
-    }),
-  );
+    });
+    fleetWindowsHeld = () => made.fleetWindowsHeld();
+    return made;
+  });
 
   async function health() {
     let database = false;
@@ -537,6 +542,10 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
       await store.close();
     },
   };
-  registerInternals(authority, { store, keys, held: { tokenTouches: () => auth.tokenTouchesHeld() } });
+  registerInternals(authority, {
+    store,
+    keys,
+    held: { tokenTouches: () => auth.tokenTouchesHeld(), fleetWindows: () => fleetWindowsHeld() },
+  });
   return authority;
 }

@@ -66,6 +66,8 @@ const DEFAULTS: Record<SshCertType, { maxTtlMs: number; defaultTtlMs: number }> 
 };
 /** Certificates are valid from five minutes before issuance (clock skew between CA and hosts). */
 const BACKDATE_MS = 5 * 60_000;
+/** a fleet token's rate window (ratePerMinute) */
+const FLEET_WINDOW_MS = 60_000;
 export const DEFAULT_ENVIRONMENT = 'default';
 export const FLEET_TOKEN_PREFIX = 'pkimf_';
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
@@ -89,13 +91,24 @@ function newSerial(): bigint {
   return v === 0n ? 1n : v;
 }
 
-export function createSshService(deps: SshServiceDeps): SshService {
+export function createSshService(deps: SshServiceDeps): SshService & { fleetWindowsHeld(): number } {
   const { store, keys, clock, logger } = deps;
   /**
    * in-memory per-token request times (sliding minute): every request of this process counts, failed ones too.
    * Across processes the limit is held by the database: certificates issued through the token in the last minute.
+   * Only the tokens used within the last minute or two are held: an entry whose every time is a minute old decides
+   * nothing (its window is empty either way) and is swept once per minute. Kept for every token ever used, it grew
+   * by one entry per fleet token, never released (session 44).
    */
   const fleetWindows = new Map<string, number[]>();
+  let fleetSweptAt = 0;
+  const sweepFleetWindows = (now: number) => {
+    if (now - fleetSweptAt < FLEET_WINDOW_MS) return;
+    fleetSweptAt = now;
+    for (const [id, times] of fleetWindows) {
+      if ((times[times.length - 1] ?? 0) <= now - FLEET_WINDOW_MS) fleetWindows.delete(id);
+    }
+  };
 
   async function environment(name: string | undefined, create = false, actor?: Actor): Promise<SshEnvironmentRow> {
     const n = checkName('environment', name ?? DEFAULT_ENVIRONMENT);
@@ -487,14 +500,15 @@ export function createSshService(deps: SshServiceDeps): SshService {
 
   function fleetRateCheck(token: SshFleetTokenRow): void {
     const now = clock.now();
-    const window = (fleetWindows.get(token.id) ?? []).filter((t) => t > now - 60_000);
+    sweepFleetWindows(now);
+    const window = (fleetWindows.get(token.id) ?? []).filter((t) => t > now - FLEET_WINDOW_MS);
     if (window.length >= token.ratePerMinute) {
       fleetWindows.set(token.id, window);
       throw new PkiError(
         'rate.limited',
         `fleet token ${token.name} is limited to ${token.ratePerMinute} requests a minute`,
         {
-          details: { retryAfterMs: Math.max(0, (window[0] ?? now) + 60_000 - now) },
+          details: { retryAfterMs: Math.max(0, (window[0] ?? now) + FLEET_WINDOW_MS - now) },
         },
       );
     }
@@ -502,7 +516,8 @@ export function createSshService(deps: SshServiceDeps): SshService {
     fleetWindows.set(token.id, window);
   }
 
-  const service: SshService = {
+  const service: SshService & { fleetWindowsHeld(): number } = {
+    fleetWindowsHeld: () => fleetWindows.size,
     async createCa(input, actor) {
       return audited(actor, 'ssh_ca.create_failed', null, { name: input.name, type: input.type }, async () => {
         authorize(actor, 'ssh:manage');
