@@ -72,6 +72,8 @@ interface Kit {
   /** a pending CA (`ca.createExternal`) and the certificate an openssl root outside signed for its key */
   freshPendingCa(): Promise<{ ref: string; certificate: string }>;
   freshLeaf(): Promise<string>;
+  /** a fresh leaf's PEM (`certificate.revokePresented` victims) */
+  freshLeafPem(): Promise<string>;
   /** an expired leaf of the issuing CA not yet deleted (issued in open() with a lifetime of 1 s) */
   expiredLeaf(): string;
   freshRequest(): Promise<string>;
@@ -173,6 +175,10 @@ const TRPC: Record<string, TrpcRow> = {
   },
   'certificate.revoke': {
     input: async (k) => ({ ref: await k.freshLeaf(), reason: 'superseded' }),
+    expect: ISSUERS_ON_CA,
+  },
+  'certificate.revokePresented': {
+    input: async (k) => ({ certificatePem: await k.freshLeafPem(), reason: 'superseded' }),
     expect: ISSUERS_ON_CA,
   },
   // an expired record (a live one is refused with 409 whoever asks): admins only
@@ -389,6 +395,11 @@ const REST: Record<string, RestRow> = {
   'POST /api/v1/certificates/:ref/revoke': {
     url: async (k) => `/api/v1/certificates/${await k.freshLeaf()}/revoke`,
     body: () => ({ reason: 'keyCompromise' }),
+    expect: ISSUERS_ON_CA,
+  },
+  'POST /api/v1/certificates/revoke': {
+    url: () => '/api/v1/certificates/revoke',
+    body: async (k) => ({ certificatePem: await k.freshLeafPem(), reason: 'keyCompromise' }),
     expect: ISSUERS_ON_CA,
   },
   'POST /api/v1/requests': {
@@ -713,6 +724,7 @@ export function authorizationMatrix() {
         return { ref: name, certificate: outside.subPem, issuerCertificate: outside.rootPem };
       },
       freshLeaf: async () => (await issueLeaf()).certificate.id,
+      freshLeafPem: async () => (await issueLeaf()).certificatePem,
       expiredLeaf: () => {
         const id = expired.shift();
         if (!id) throw new Error('no expired leaf left: issue more in open()');

@@ -184,7 +184,7 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
     try {
       outcome = await recordPresented(input, actor);
     } catch (e) {
-      throw await recordFailure(deps, actor, 'certificate.revoke_failed', input.caIds[0] ?? null, e, {
+      throw await recordFailure(deps, actor, 'certificate.revoke_failed', input.caIds?.[0] ?? input.ca ?? null, e, {
         reason: input.reason,
         presented: true,
       });
@@ -202,7 +202,12 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
     const info = parseCertificate(input.certificatePem);
     const der = Buffer.from(info.der);
     let issuer: Awaited<ReturnType<typeof store.cas.findById>>;
-    for (const caId of input.caIds) {
+    const candidates =
+      input.caIds ??
+      (input.ca
+        ? [await resolveCaRef(store, input.ca, actor)]
+        : (await store.cas.list()).filter((c) => c.subjectDn === info.issuerDn).map((c) => c.id));
+    for (const caId of candidates) {
       const ca = await store.cas.findById(caId);
       if (!ca?.certificatePem) continue;
       // the signature under the CA's key, not the issuer's name: a certificate another key signed is not the CA's
@@ -214,7 +219,8 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
     if (!issuer) {
       throw new PkiError(
         'certificate.issuer_unverified',
-        `the signature of certificate ${info.serialHex} verifies under the key of none of the CAs given`,
+        `the signature of certificate ${info.serialHex} verifies under the key of ` +
+          (input.caIds || input.ca ? 'none of the CAs given' : `no CA here named as its issuer (${info.issuerDn})`),
       );
     }
     // a CA's own certificate its parent signed, or an earlier one of a CA (a renewal's, a rotated root's cross
@@ -239,7 +245,14 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
           `CA ${issuer.name} has another certificate with serial ${info.serialHex}; nothing was revoked`,
         );
       }
-      if (stored.status === 'revoked') return { certificate: stored };
+      if (stored.status === 'revoked') {
+        if (!input.refuseRevoked) return { certificate: stored };
+        throw new PkiError(
+          'certificate.already_revoked',
+          `certificate ${stored.serialHex} was already revoked at ` +
+            `${new Date(stored.revokedAt ?? 0).toISOString()} (${stored.revocationReason})`,
+        );
+      }
     }
     input.verifyHolder?.(issuer.id);
     if (info.notAfter < clock.now() + EXPIRED_WITHIN_MS && !input.allowExpired) {

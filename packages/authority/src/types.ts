@@ -422,8 +422,15 @@ export interface IssuanceService {
  */
 /** a certificate presented to be revoked that may have no row here (a Vault `no_store` role's): `revokePresented` */
 export interface PresentedRevocation {
-  /** the CAs that may have signed it (a Vault mount's issuers): the first whose key verifies its signature */
-  caIds: string[];
+  /**
+   * the CAs that may have signed it (a Vault mount's issuers): the first whose key verifies its signature; omitted
+   * (REST, tRPC, `pkim cert revoke --pem`): the CA `ca` names (id or name), else the CAs whose subject is the
+   * certificate's issuer name
+   */
+  caIds?: string[];
+  ca?: string;
+  /** a stored certificate already revoked is `certificate.already_revoked` (as by serial), not its row again */
+  refuseRevoked?: boolean;
   certificatePem: string;
   reason: RevocationReason;
   /** revoke it also when expired (or ending within EXPIRED_WITHIN_MS, 2 s); else `expired` and nothing changes */

@@ -202,6 +202,19 @@ export const certificateRevokeInputSchema = z
   })
   .strict();
 
+/**
+ * `certificate.revokePresented` (REST `POST /api/v1/certificates/revoke`, `pkim cert revoke --pem`): revoke the
+ * certificate given as PEM — one stored here as by serial, one a CA here signed but never stored (a Vault `no_store`
+ * role's) gets its row; `ca` (id or name) names its issuer, else the CAs whose subject is its issuer name are tried
+ */
+export const certificateRevokePresentedInputSchema = z
+  .object({
+    certificatePem: z.string().min(1).max(65_536),
+    reason: revocationReasonSchema.default('unspecified'),
+    ca: z.string().min(1).max(200).optional(),
+  })
+  .strict();
+
 /** `certificate.delete` (REST `DELETE /api/v1/certificates/:ref`, `pkim cert delete`): an expired record goes */
 export const certificateDeleteInputSchema = z.object({ ref: certificateRefSchema }).strict();
 /** the record as it was when it was deleted (the audit event `certificate.deleted` keeps serial and fingerprint) */

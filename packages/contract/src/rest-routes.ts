@@ -130,6 +130,11 @@ export const REST_TWINS = {
     summary: 'Issue a certificate with a server-generated key (returned once)',
   },
   'certificate.revoke': { method: 'POST', path: '/certificates/:ref/revoke', summary: 'Revoke a certificate' },
+  'certificate.revokePresented': {
+    method: 'POST',
+    path: '/certificates/revoke',
+    summary: 'Revoke a certificate given as PEM (also one a CA here signed but never stored: it gets its row)',
+  },
   'certificate.expiring': { method: 'GET', path: '/certificates/expiring', summary: 'Certificates expiring soon' },
   'certificate.delete': {
     method: 'DELETE',

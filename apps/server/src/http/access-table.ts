@@ -35,6 +35,7 @@ const TRPC_ACCESS = {
   'certificate.issue': 'certificate:issue',
   'certificate.issueWithKey': 'certificate:issue',
   'certificate.revoke': 'certificate:revoke',
+  'certificate.revokePresented': 'certificate:revoke',
   // deleting an expired record is record keeping (as a CA's deletion and a certificate's import): admins
   'certificate.delete': 'ca:write',
   'request.submit': 'request:submit',

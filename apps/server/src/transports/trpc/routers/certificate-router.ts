@@ -9,6 +9,7 @@ import {
   certificateListInputSchema,
   certificatePageSchema,
   certificateRevokeInputSchema,
+  certificateRevokePresentedInputSchema,
   expiringWithinMsOf,
   issuedCertificateSchema,
   pageOf,
@@ -98,6 +99,19 @@ export const certificateRouter = router({
     .mutation(async ({ ctx, input }) => {
       const row = await ctx.authority.certificates.revoke(input.ref, input.reason, ctx.actor);
       return toCertificateDetailDto(await ctx.authority.certificates.get(row.id));
+    }),
+
+  /** a certificate given as PEM, stored here or not (the authority's revokePresented; expired ones too, as by ref) */
+  revokePresented: procedure()
+    .input(certificateRevokePresentedInputSchema)
+    .output(certificateDetailSchema)
+    .mutation(async ({ ctx, input }) => {
+      const r = await ctx.authority.certificates.revokePresented(
+        { ...input, allowExpired: true, refuseRevoked: true },
+        ctx.actor,
+      );
+      if ('expired' in r) throw new Error('unreachable: allowExpired');
+      return toCertificateDetailDto(await ctx.authority.certificates.get(r.certificate.id));
     }),
 
   /** an expired record (the rule and the permission are the certificate service's) */
