@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { createAuthority, partitionOf } from '@pkim/authority';
@@ -43,8 +44,36 @@ async function generate(dataDir: string, caId: string, out: string, ocspReqs: st
   const rssBefore = process.resourceUsage().maxRSS;
   const start = performance.now();
   const cpu0 = process.cpuUsage();
+  // while it builds: the event loop's delay (max, p99), a timer every 50 ms (the longest gap between two of its
+  // turns, less 50) and an OCSP request for the good certificate from each turn (the slowest answer)
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  const goodReq = ocspReqs[1] ? new Uint8Array(readFileSync(ocspReqs[1])) : undefined;
+  let lastTurn = performance.now();
+  let longestGap = 0;
+  let slowestOcsp = 0;
+  let ocspAnswers = 0;
+  const probe = setInterval(() => {
+    const t = performance.now();
+    longestGap = Math.max(longestGap, t - lastTurn - 50);
+    lastTurn = t;
+    if (goodReq)
+      void a.ocsp.respond(goodReq).then(() => {
+        slowestOcsp = Math.max(slowestOcsp, performance.now() - t);
+        ocspAnswers++;
+      });
+  }, 50);
   const crl = await a.crl.generate(caId, actor);
   const seconds = (performance.now() - start) / 1000;
+  clearInterval(probe);
+  loop.disable();
+  const stall = {
+    loopMaxMs: loop.max / 1e6,
+    loopP99Ms: loop.percentile(99) / 1e6,
+    longestGapMs: Math.max(longestGap, performance.now() - lastTurn - 50),
+    slowestOcspMs: slowestOcsp,
+    ocspAnswers,
+  };
   const cpu = process.cpuUsage(cpu0);
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   writeFileSync(out, crl.der);
@@ -71,7 +100,7 @@ async function generate(dataDir: string, caId: string, out: string, ocspReqs: st
   process.stdout.write(
     `${JSON.stringify({
       ...{ seconds, cpuSeconds, bytes: crl.der.length, maxRssMb, startRssMb: rssBefore / 1024, ocsp },
-      ...{ partitionSeconds, partitionBytes: part.der.length },
+      ...{ partitionSeconds, partitionBytes: part.der.length, stall },
     })}\n`,
   );
 }
@@ -250,7 +279,11 @@ async function main(): Promise<void> {
     }
     const child = spawnSync(
       process.execPath,
-      ['--import', 'tsx', SELF, 'generate', dataDir, root.ca.id, out, ...reqs],
+      [
+        // BENCH_CPU_PROF=DIR: a V8 CPU profile of the generating process in DIR (node --cpu-prof)
+        ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []),
+        ...['--import', 'tsx', SELF, 'generate', dataDir, root.ca.id, out, ...reqs],
+      ],
       { encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, PARTITION_AT: String(partitionAt) } },
     );
     if (child.status !== 0) throw new Error(`CRL generation failed:\n${child.stdout}\n${child.stderr}`);
@@ -263,6 +296,7 @@ async function main(): Promise<void> {
       ocsp: { status: string; firstMs: number; usPerLookup: number }[];
       partitionSeconds: number;
       partitionBytes: number;
+      stall: { loopMaxMs: number; loopP99Ms: number; longestGapMs: number; slowestOcspMs: number; ocspAnswers: number };
     };
     const v0 = performance.now();
     const verify = spawnSync(
@@ -315,6 +349,11 @@ async function main(): Promise<void> {
           `| ${i === 0 ? 'a revoked serial (signed on first request, then stored)' : 'a good certificate'} | ` +
           `${o.firstMs.toFixed(1)} | ${o.usPerLookup.toFixed(0)} | ${ocspChecked[i]} |`,
       ),
+      '',
+      `The event loop while the complete CRL was built (a 50 ms timer in the same process): longest stall ` +
+        `${r.stall.longestGapMs.toFixed(0)} ms, monitorEventLoopDelay max ${r.stall.loopMaxMs.toFixed(0)} ms / ` +
+        `p99 ${r.stall.loopP99Ms.toFixed(0)} ms; an OCSP request (good certificate) from each turn: ` +
+        `${r.stall.ocspAnswers} answered, the slowest in ${r.stall.slowestOcspMs.toFixed(0)} ms.`,
       '',
       `pkim / openssl wall-time ratio: ${(peer.seconds / r.seconds).toFixed(2)} (> 1: pkim faster).`,
       '',
