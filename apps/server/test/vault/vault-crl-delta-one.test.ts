@@ -7,13 +7,14 @@
 // SQLite and PostgreSQL; every CRL read by openssl, certtool and Go, and `openssl verify -crl_check -use_deltas`.
 import { setTimeout as delay } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
-import { describe, expect, it } from 'vitest';
-import { fixedClock, systemClock } from '@pkim/shared';
-import type { Authority } from '@pkim/authority';
+import { afterAll, describe, expect, it } from 'vitest';
+import { fixedClock, isPkiError, systemClock } from '@pkim/shared';
+import type { Authority, AuthorityConfig } from '@pkim/authority';
+import { internalsOf } from '@pkim/authority/internals';
 import { buildServer } from '@pkim/server';
 import { opensslCrlVerify } from '../../../../tests/support/verifiers';
 import { postgresInstances } from '../../../../tests/support/postgres-instances';
-import { ACTORS, listen } from '../server-test-support';
+import { ACTORS, listen, openAuthorityFixture, type AuthorityFixture } from '../server-test-support';
 import { ocspLeaf } from '../ocsp-test-support';
 import {
   crlNumberOf,
@@ -171,8 +172,64 @@ function dueTimeTests(open: (clock: ReturnType<typeof fixedClock>) => Promise<[A
   }, 120_000);
 }
 
+/** a request waits 300 ms (wall time) for a delta another process signs */
+const IMPATIENT: AuthorityConfig['crlDeltaBaseClaim'] = { renewMs: 50, waitMs: 300 };
+
+/**
+ * the CA's delta claim held by another process (a row the test inserts: that process is slow or died): a request
+ * waits a bounded time, then is answered the previous delta of the base while valid, else `crl.delta_pending`
+ */
+function boundedWaitTests(open: () => Promise<Authority>) {
+  it('a delta being signed elsewhere: the previous one while valid, else 503 crl.delta_pending', async () => {
+    const a = await open();
+    const fa = await serveVaultMount(a);
+    try {
+      expect((await vaultCall(fa, 'POST', 'pki/config/crl', DELTA_ON)).status).toBe(200);
+      // the base first (its own wait is bounded as well: signed in the background past it)
+      await until('the base', () => a.crl.current(fa.caId).catch(() => undefined));
+      const claims = internalsOf(a).store.crlDeltas;
+      const other = { caId: fa.caId, owner: 'another-process', expiresAt: Date.now() + 15_000 };
+      expect(await claims.claim(other, Date.now())).toBeUndefined();
+      // no delta yet: refused, with the claim's seconds left
+      const refused = await a.crl.currentDelta(fa.caId).catch((e: unknown) => e);
+      expect(isPkiError(refused) && refused.code, String(refused)).toBe('crl.delta_pending');
+      expect(isPkiError(refused) && refused.kind).toBe('unavailable'); // HTTP 503
+      const seconds = isPkiError(refused) ? Number(refused.details.retryAfterSeconds) : NaN;
+      expect(seconds).toBeGreaterThanOrEqual(1);
+      expect(seconds).toBeLessThanOrEqual(15);
+      // released: this process signs it (its waiting request's signing took it meanwhile, or this one)
+      await claims.release(fa.caId, 'another-process');
+      const first = await until('the first delta', async () => {
+        const d = await a.crl.currentDelta(fa.caId).catch(() => undefined);
+        return d && (await claims.find(fa.caId))?.crlNumber === d.crlNumber ? d : undefined;
+      });
+      const firstText = opensslCrlVerify(first.der, fa.intermediatePem);
+      expect(firstText.ok, firstText.text).toBe(true);
+      // revoked, the claim held elsewhere again: the previous delta (still valid) is answered
+      const leaf = await ocspLeaf(a, fa.caId, 'wait.example.com');
+      await a.certificates.revoke(leaf.id, 'keyCompromise', ACTORS.admin);
+      expect(await claims.claim({ ...other, expiresAt: Date.now() + 15_000 }, Date.now())).toBeUndefined();
+      const previous = await a.crl.currentDelta(fa.caId);
+      expect(previous?.crlNumber).toBe(first.crlNumber);
+      expect(Buffer.from(previous!.der).equals(Buffer.from(first.der))).toBe(true);
+      await claims.release(fa.caId, 'another-process');
+    } finally {
+      await fa.close();
+    }
+  }, 120_000);
+}
+
 describe('one delta CRL per database: two instances, the schedule at 1 s (one SQLite database)', () => {
   oneDeltaTests(twoInstances(systemClock));
+});
+
+describe("a delta being signed by another process: the request's bounded wait (one SQLite database)", () => {
+  let fx: AuthorityFixture | undefined;
+  afterAll(async () => fx?.close());
+  boundedWaitTests(async () => {
+    fx = await openAuthorityFixture({ crlDeltaBaseClaim: IMPATIENT });
+    return fx.authority;
+  });
 });
 
 describe("the schedule's due time from the stored delta, two instances (one SQLite database)", () => {
@@ -187,6 +244,11 @@ describe("the schedule's due time from the stored delta, two instances (one SQLi
 describe('one delta CRL per database: two instances, the schedule at 1 s (one PostgreSQL database)', () => {
   const hosts = postgresInstances();
   oneDeltaTests(() => hosts.two());
+});
+
+describe("a delta being signed by another process: the request's bounded wait (one PostgreSQL database)", () => {
+  const hosts = postgresInstances();
+  boundedWaitTests(async () => (await hosts.two({ crlDeltaBaseClaim: IMPATIENT }))[0]);
 });
 
 describe("the schedule's due time from the stored delta, two instances (one PostgreSQL database)", () => {
