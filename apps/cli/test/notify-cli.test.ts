@@ -132,7 +132,13 @@ describe('pkim notify', () => {
         'the rule would match nothing\n',
     ]);
     const caTypo = pkim('notify', 'rule', 'add', 'x', '--webhook', url, '--ca', 'n-rooot');
-    expect([caTypo.code, caTypo.stderr]).toEqual([3, "error: ca.not_found: no CA 'n-rooot'\n"]);
+    expect([caTypo.code, caTypo.stderr]).toEqual([3, "error: ca.not_found: no CA with id or name 'n-rooot'\n"]);
+    // the CA's name but for case: the one line says which name to use
+    const caCase = pkim('notify', 'rule', 'add', 'x', '--webhook', url, '--ca', 'N-ROOT');
+    expect([caCase.code, caCase.stderr]).toEqual([
+      3,
+      "error: ca.not_found: no CA with id or name 'N-ROOT' (did you mean 'n-root'?)\n",
+    ]);
     const dup = pkim('notify', 'rule', 'add', 'web-expiry', '--webhook', url);
     expect(dup.code).toBe(4);
     expect(dup.stderr).toMatch(/^error: notification\.rule_name_taken: /);

@@ -99,8 +99,7 @@ export function createExportService(deps: ExportServiceDeps): ExportService {
   const { store, clock, contexts, keySealer } = deps;
 
   async function issuersOf(caId: string): Promise<{ ca: CaRow; ders: Uint8Array[]; lastIsRoot: boolean }> {
-    const ca = await store.cas.findById(caId);
-    if (!ca) throw new PkiError('ca.not_found', `no CA ${caId}`);
+    const ca = await findCaByRef(store, caId); // a CA deleted meanwhile: ca.not_found as elsewhere
     const ders = splitPemBundle(await contexts.chainPem(ca));
     let root: CaRow | undefined = ca;
     while (root?.parentId) root = await store.cas.findById(root.parentId);

@@ -19,6 +19,7 @@ import type {
   Store,
 } from '@pkim/store';
 import { authorize } from '../permissions';
+import { findCaByRef } from '../ca-context';
 import { auditEvent } from '../audit-service';
 import { nameMatches, validateNamePattern } from '../signing/provisioner';
 import type { Actor } from '../types';
@@ -287,7 +288,7 @@ export function createNotificationService(deps: NotificationServiceDeps): Notifi
     return list.join(',');
   };
 
-  const checkInput = async (input: NotificationRuleInput) => {
+  const checkInput = async (input: NotificationRuleInput, actor: Actor) => {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(input.name))
       throw new PkiError('input.invalid', 'a rule name is 1-64 characters: letters, digits, . _ - (not first)');
     if (input.trigger !== 'expiry' && input.trigger !== 'events')
@@ -309,9 +310,7 @@ export function createNotificationService(deps: NotificationServiceDeps): Notifi
       );
     let caId: string | null = null;
     if (input.ca !== undefined) {
-      const ca = (await store.cas.findById(input.ca)) ?? (await store.cas.findByName(input.ca));
-      if (!ca) throw new PkiError('ca.not_found', `no CA '${input.ca}'`);
-      caId = ca.id;
+      caId = (await findCaByRef(store, input.ca, actor)).id; // ca.not_found with the name to use, as elsewhere
     }
     if (input.profile !== undefined && !/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(input.profile))
       throw new PkiError('input.invalid', `'${input.profile}' is not a profile name`);
@@ -593,7 +592,7 @@ export function createNotificationService(deps: NotificationServiceDeps): Notifi
   return {
     async createRule(input, actor) {
       authorize(actor, 'notification:manage');
-      const { target, days, events, caId } = await checkInput(input);
+      const { target, days, events, caId } = await checkInput(input, actor);
       if (await store.notifications.findRule(input.name))
         throw new PkiError('notification.rule_name_taken', `a notification rule '${input.name}' exists`);
       const now = clock.now();
