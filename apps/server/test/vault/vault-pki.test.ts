@@ -414,6 +414,12 @@ describe('Vault cert reads, revoke and CRL', () => {
     expect(chain).toBe(`${f.intermediatePem.trim()}\n${f.rootPem.trim()}`);
     const j = await vaultCall(f, 'GET', 'pki/cert/ca_chain', undefined, { token: null });
     expect(j.body.data.ca_chain).toBe(chain);
+    // a mount without a CA yet (`vault secrets enable pki`): 204, no body (checklist item 26)
+    expect((await vaultCall(f, 'POST', 'sys/mounts/bare-ca', { type: 'pki' })).status).toBe(204);
+    for (const path of ['bare-ca/ca/pem', 'bare-ca/ca']) {
+      const empty = await fetch(`${f.url}/v1/${path}`);
+      expect([path, empty.status, await empty.text()]).toEqual([path, 204, '']);
+    }
   });
 
   it('tidies expired certificates: 202 + warning, then tidy-status Finished', async () => {
