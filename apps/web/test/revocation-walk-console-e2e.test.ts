@@ -327,5 +327,44 @@ describe('web console: revoking, CRL and OCSP, the audit trail and the dashboard
       tokens.map((t) => `deploy-bot (API token, created ${utc(t.createdAt)}, ${t.id.slice(0, 12)}…)`),
     );
     expect(new Set(labels).size).toBe(2);
+    // the "more" note is the answer's to what is typed now: while the next answer loads it is not shown (the last
+    // answer's nextCursor says nothing of the next prefix), a loading note is
+    for (let i = 0; i <= 20; i++) {
+      const t = await server.authority.auth.createToken(
+        { name: `fleet-${String(i).padStart(2, '0')}`, role: 'auditor' },
+        E2E_ADMIN,
+      );
+      await server.authority.audit.record({ actor: t.id, action: 'test.acted', target: null });
+    }
+    const notes = () => actorList().locator('[data-actor-more], [data-actor-loading]').allTextContents();
+    await actor.fill('f');
+    await expect.poll(async () => (await offered()).length, POLL).toBe(20);
+    expect(await notes()).toEqual(['more: type more of the name']);
+    let letGo: (() => void) | undefined;
+    let holding = new Promise<void>((r) => (letGo = r));
+    await page.route(actorsRoute, async (route) => {
+      if (['fleet-1', 'fleet-'].includes(actorsAsked(route.request().url()) ?? '')) await holding;
+      await route.continue();
+    });
+    const fleet1 = page.waitForRequest((r) => actorsAsked(r.url()) === 'fleet-1', POLL);
+    await actor.fill('fleet-1');
+    await fleet1;
+    // the answer to 'f' (20 of 21, more) filtered to fleet-10…fleet-19: not "type more", which the answer to
+    // 'fleet-1' (those 10, no more) would contradict
+    expect(await offered()).toHaveLength(10);
+    expect(await notes()).toEqual(['loading the names that begin with it…']);
+    letGo?.();
+    await expect.poll(notes, POLL).toEqual([]);
+    expect(await offered()).toHaveLength(10);
+    // the other way: a complete answer (to 'fleet-1'), then a shorter prefix that has more
+    holding = new Promise<void>((r) => (letGo = r));
+    const fleet = page.waitForRequest((r) => actorsAsked(r.url()) === 'fleet-', POLL);
+    await actor.fill('fleet-');
+    await fleet;
+    expect(await notes()).toEqual(['loading the names that begin with it…']);
+    letGo?.();
+    await expect.poll(notes, POLL).toEqual(['more: type more of the name']);
+    expect(await offered()).toHaveLength(20);
+    await page.unroute(actorsRoute);
   }, 120_000);
 });

@@ -30,8 +30,8 @@ function beginsWith(name: string, q: string): boolean {
  * may read the log: an auditor too) — those whose name begins with what is typed: the server is asked with it
  * (`q`, once typing pauses) for the first {@link ACTOR_OPTIONS}, so a deployment's thousands of users are never read
  * whole; while the answer to what is typed now loads, the last answer's names that still begin with it are offered (no
- * other). A click, or ↓/↑ and Enter, puts the name in the field; Escape closes the list; Enter with no option chosen
- * submits the form as before.
+ * other) under a loading note (the "more" note is the current answer's only). A click, or ↓/↑ and Enter, puts the
+ * name in the field; Escape closes the list; Enter with no option chosen submits the form as before.
  */
 export function ActorPicker({
   value,
@@ -56,7 +56,10 @@ export function ActorPicker({
   // typed now are offered — ↓ and Enter never choose a name of an earlier prefix
   const now = value.trim();
   const options = (actors.data?.items ?? []).filter((a) => beginsWith(a.name, now));
-  const more = actors.data?.nextCursor != null;
+  // the answer shown is the one to what is typed now (not the last answer while the next loads, nor before typing
+  // pauses): only then does its nextCursor say whether more names begin with it; else the note says it is loading
+  const current = !actors.isPlaceholderData && typed === now;
+  const more = current && actors.data?.nextCursor != null;
   // two of one name and kind (two tokens named alike) are told apart by when each was made and its id's start
   const twin = (a: (typeof options)[number]) =>
     options.filter((o) => o.name === a.name && o.kind === a.kind).length > 1
@@ -144,6 +147,11 @@ export function ActorPicker({
         {shown && more ? (
           <li role="presentation" className="px-3 py-1.5 text-xs text-muted-foreground" data-actor-more>
             more: type more of the name
+          </li>
+        ) : null}
+        {shown && !current ? (
+          <li role="presentation" className="px-3 py-1.5 text-xs text-muted-foreground" data-actor-loading>
+            loading the names that begin with it…
           </li>
         ) : null}
       </ul>
