@@ -437,3 +437,51 @@ describe('crl.base_pending through HTTP (SQLite)', () => {
     expect(crlNumberOf(base.text)).toBeGreaterThan(crlNumberOf(first.text));
   });
 });
+
+describe('crl.delta_pending through HTTP (SQLite)', () => {
+  const clock = fixedClock(Date.now() - 60_000);
+  let f: VaultFixture | undefined;
+  afterAll(async () => {
+    await f?.close();
+  });
+
+  it('GET /v1/pki/crl/delta: 503 with Retry-After while another holds the claim, then the previous delta', async () => {
+    f = await openVaultFixture({ clock, crlDeltaBaseClaim: IMPATIENT });
+    await enableDeltaCrl(f);
+    const base = opensslCrlVerify(await vaultRaw(f, 'pki/crl'), f.intermediatePem);
+    expect(base.ok, base.text).toBe(true);
+    // another process holds the CA's delta claim, 12.5 s from expiry; no delta exists yet
+    const claims = internalsOf(f.authority).store.crlDeltas;
+    const other = { caId: f.caId, owner: 'another-process', expiresAt: clock.now() + 12_500 };
+    expect(await claims.claim(other, clock.now())).toBeUndefined();
+    for (const path of ['pki/crl/delta', 'pki/crl/delta/pem']) {
+      const refused = await vaultCall(f, 'GET', path, undefined, { token: null });
+      expect(refused.status, refused.text).toBe(503);
+      expect(refused.headers.get('retry-after'), path).toBe('13'); // 12.5 s, rounded up
+      expect(refused.body.errors, refused.text).toEqual([expect.stringMatching(/is being signed .* retry shortly/)]);
+    }
+    // released: this process signs the delta (the refused requests' signing goes on and takes the claim)
+    await claims.release(f.caId, 'another-process');
+    let first: Uint8Array | undefined;
+    for (let i = 0; i < 600 && !first; i++) {
+      const r = await fetch(`${f.url}/v1/pki/crl/delta`);
+      if (r.status === 200) first = new Uint8Array(await r.arrayBuffer());
+      else await delay(100);
+    }
+    expect(first, 'a delta once the claim was released').toBeDefined();
+    const d = opensslCrlVerify(first!, f.intermediatePem);
+    expect(d.ok, d.text).toBe(true);
+    expect(d.text).toMatch(new RegExp(`X509v3 Delta CRL Indicator: critical\\s*\\n\\s*${crlNumberOf(base.text)}\\b`));
+    // a revocation, the claim held elsewhere again: the previous delta (still valid) is served, same bytes
+    const leaf = await ocspLeaf(f.authority, f.caId, 'delta-http.example.com');
+    await f.authority.certificates.revoke(leaf.id, 'keyCompromise', ACTORS.admin);
+    expect(await claims.claim({ ...other, expiresAt: clock.now() + 12_500 }, clock.now())).toBeUndefined();
+    const previous = await vaultRaw(f, 'pki/crl/delta');
+    expect(Buffer.from(previous).equals(Buffer.from(first!)), 'the previous delta').toBe(true);
+    const pem = Buffer.from(await vaultRaw(f, 'pki/crl/delta/pem')).toString();
+    expect(pem.replace(/-----[^-]+-----|\s/g, '')).toBe(Buffer.from(first!).toString('base64'));
+    const p = opensslCrlVerify(previous, f.intermediatePem);
+    expect(p.ok, p.text).toBe(true);
+    await claims.release(f.caId, 'another-process');
+  });
+});
