@@ -101,6 +101,24 @@ export function readInputFile(path: string, what: string): string {
   }
 }
 
+/**
+ * `pkim cert revoke`'s input checked before anything opens (both modes: remote-commands.ts): a <ref> or --pem, not
+ * both, --ca only with --pem; the PEM text read from the file (or stdin), else undefined
+ */
+export function revokedPem(ref: string | undefined, o: { pem?: string; ca?: string }): string | undefined {
+  if (ref !== undefined && o.pem !== undefined) {
+    throw new PkiError('input.invalid', 'give a certificate <ref> or --pem <file>, not both');
+  }
+  if (ref === undefined && o.pem === undefined) {
+    throw new PkiError('input.invalid', 'give the certificate to revoke: <ref> (id, serial or fingerprint) or --pem');
+  }
+  if (o.pem === undefined) {
+    if (o.ca !== undefined) throw new PkiError('input.invalid', '--ca names the issuer of a --pem certificate only');
+    return undefined;
+  }
+  return readInputFile(o.pem, 'certificate');
+}
+
 /** a profile file of `pkim profile create|update --file` (`-`: stdin): one JSON object of the profile's fields */
 export function readProfileFile(path: string): Record<string, unknown> {
   const raw = readInputFile(path, 'profile');

@@ -60,7 +60,10 @@ export const COMMAND_EXAMPLES: Record<string, string[]> = {
     'pkim cert list --ca issuing --expiring-within 30d --sort expiry_asc --format csv --out expiring.csv',
   ],
   'cert show': ['pkim cert show 01a249763478c2f1', 'pkim cert show crt_0mx627yjffe75d9ed73c0eb7b8aa1 --pem'],
-  'cert revoke': ['pkim cert revoke 01a249763478c2f1 --reason keyCompromise'],
+  'cert revoke': [
+    'pkim cert revoke 01a249763478c2f1 --reason keyCompromise',
+    'pkim cert revoke --pem compromised.pem --ca issuing --reason keyCompromise',
+  ],
   'cert delete': ['pkim cert delete 01a249763478c2f1'],
   'cert export': ['pkim cert export 01a249763478c2f1 --format p12 --password-file pass.txt --out web.p12'],
   'cert bulk': [

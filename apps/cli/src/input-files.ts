@@ -12,6 +12,7 @@ const CONTENT_ERRORS: Readonly<Record<string, readonly [option: string, what: st
   'certificate.invalid': [
     ['cert', 'certificate'],
     ['issuerCert', 'issuer certificate'],
+    ['pem', 'certificate'],
   ],
   'key.invalid': [['key', 'key']],
   'bulk.invalid_csv': [['csv', 'CSV']],

@@ -281,6 +281,10 @@ describe('every example runs', () => {
     words.set('crt_0mx627yjffe75d9ed73c0eb7b8aa1', kept.id);
     replace('pkim cert revoke 01a249763478c2f1 --reason keyCompromise', '01a249763478c2f1', issue().serial);
     input('compromised.txt', `${issue().serial}\n${issue().serial}\n`);
+    input(
+      'compromised.pem',
+      json<{ certificatePem: string }>('cert', 'issue', '--ca', 'issuing', '--cn', 'p.example.com').certificatePem,
+    );
   });
   before.set('pkim cert delete 01a249763478c2f1', () => {
     replace('pkim cert delete 01a249763478c2f1', '01a249763478c2f1', expired.serial);

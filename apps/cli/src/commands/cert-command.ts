@@ -18,9 +18,27 @@ import {
   certificateStatusOption,
   certificateSortOption,
   fileErrorReason,
+  revokedPem,
 } from '../cli-parsers';
 import { certDetails, certificateDeletedLine, certificatesTable, date } from '../format';
 import { writeIssued, type IssueOutputs } from '../command-outputs';
+
+interface RevokeOptions {
+  reason: ReturnType<typeof reasonOption>;
+  pem?: string;
+  ca?: string;
+}
+
+/** the presented certificate revoked as REST/tRPC do (expired ones too, a revoked one refused): its record's id */
+async function revokePresentedId(
+  a: Awaited<ReturnType<CliContext['openAuthority']>>,
+  input: { certificatePem: string; reason: RevokeOptions['reason']; ca?: string },
+  actor: CliContext['actor'],
+): Promise<string> {
+  const r = await a.certificates.revokePresented({ ...input, allowExpired: true, refuseRevoked: true }, actor);
+  if ('expired' in r) throw new Error('unreachable: allowExpired');
+  return r.certificate.id;
+}
 
 const HOST_NAME = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
 
@@ -248,8 +266,11 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
     });
 
   cert
-    .command('revoke <ref>')
-    .description('revoke a certificate (id, serial or fingerprint)')
+    .command('revoke [ref]')
+    .description(
+      'revoke a certificate (id, serial or fingerprint), or one given as PEM with --pem (stored here or not: a ' +
+        "Vault no_store role's gets its record)",
+    )
     .option(
       '--reason <reason>',
       'RFC 5280 reason: unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, ' +
@@ -257,12 +278,19 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
       reasonOption,
       'unspecified',
     )
-    .action(async (ref: string, o: { reason: ReturnType<typeof reasonOption> }) => {
+    .option('--pem <file>', "the certificate's PEM file instead of <ref> (- reads stdin)")
+    .option('--ca <ca>', "with --pem: the issuer's id or name (default: the CAs named as its issuer)")
+    .action(async (ref: string | undefined, o: RevokeOptions) => {
+      const pem = revokedPem(ref, o);
       const a = await ctx.openAuthority();
-      const row = await a.certificates.revoke(ref, o.reason, ctx.actor);
+      const id = pem
+        ? await revokePresentedId(a, { certificatePem: pem, reason: o.reason, ca: o.ca }, ctx.actor)
+        : (await a.certificates.revoke(ref!, o.reason, ctx.actor)).id;
+      const view = await a.certificates.get(id);
+      const row = view.certificate;
       const { toCertificateDetailDto } = await ctx.contract();
       ctx.output(
-        toCertificateDetailDto(await a.certificates.get(row.id)),
+        toCertificateDetailDto(view),
         () => `certificate ${row.serialHex} revoked (${row.revocationReason}) at ${date(row.revokedAt)}`,
       );
     });

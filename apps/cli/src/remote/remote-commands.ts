@@ -6,7 +6,7 @@ import type { RestTwinName } from '@pkim/contract';
 import type { RemoteTarget } from '../config/cli-config';
 import { downloadRemote } from './remote-client';
 import type { CliContext } from '../cli-context';
-import { parseSans, readInputFile } from '../cli-parsers';
+import { parseSans, readInputFile, revokedPem } from '../cli-parsers';
 import { writeOutputFile } from '../output-files';
 import { readPasswordFile } from '../export-output';
 import {
@@ -91,6 +91,10 @@ export async function subjectOf(dn: string): Promise<Record<string, string>> {
 }
 
 /** a generic human rendering: a table of a page's items, or the scalar fields of an object */
+/** `pkim cert revoke`'s line, by ref or --pem */
+const printRevoked = (ctx: CliContext, out: Dto): void =>
+  ctx.output(out, () => `certificate ${String(out.serial)} revoked (${String(out.revocationReason)})`);
+
 export function human(out: unknown, columns?: string[]): string {
   const cell = (v: unknown): string =>
     v === null || v === undefined ? '-' : typeof v === 'string' ? v : JSON.stringify(v);
@@ -388,9 +392,24 @@ export const CORE_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   },
   'cert revoke': {
     procedure: 'certificate.revoke',
-    input: ([ref], o) => ({ ref, reason: o.reason }),
-    print: (ctx, out) =>
-      ctx.output(out, () => `certificate ${String(out.serial)} revoked (${String(out.revocationReason)})`),
+    input: ([ref], o) => {
+      revokedPem(ref, o);
+      return { ref, reason: o.reason };
+    },
+    print: printRevoked,
+    // one command, two procedures: --pem is the same act (revoke one certificate, same reasons, same answer) on a
+    // certificate given by its content, so the option picks the procedure rather than a second command
+    withOption: {
+      pem: {
+        procedure: 'certificate.revokePresented',
+        input: ([ref], o) => ({
+          certificatePem: revokedPem(ref, o),
+          reason: o.reason,
+          ca: o.ca,
+        }),
+        print: printRevoked,
+      },
+    },
   },
   'cert delete': {
     procedure: 'certificate.delete',
