@@ -47,6 +47,7 @@ const ACCESS: Record<string, RoleName[] | 'public'> = {
   'certificate.issue': ISSUERS,
   'certificate.issueWithKey': ISSUERS,
   'certificate.revoke': ISSUERS,
+  'certificate.revokePresented': ISSUERS,
   'certificate.delete': ADMIN,
   'renewal.renew': ISSUERS,
   'bulk.issueCsv': ISSUERS,
