@@ -445,14 +445,8 @@ export function createCrlService(deps: CrlServiceDeps): CrlService & {
    * `forDelta`: a base a delta is signed of (its serials known) only
    */
   async function withinWait(caId: string, made: Promise<CachedCrl>, forDelta = false): Promise<CachedCrl> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), baseWaitMs)));
-    try {
-      const first = await Promise.race([made, late]);
-      if (first) return first;
-    } finally {
-      clearTimeout(timer);
-    }
+    const first = await within(made, baseWaitMs);
+    if (first) return first;
     made.catch((e: unknown) => deps.logger.error({ caId, err: e }, 'delta CRL base signing failed'));
     const now = clock.now();
     const own = cache.get(caId);
@@ -666,14 +660,8 @@ export function createCrlService(deps: CrlServiceDeps): CrlService & {
    * `crl.delta_pending` (503, Retry-After: the claim's seconds left); `made` goes on for the next
    */
   async function deltaWithinWait(caId: string, complete: CachedCrl, made: Promise<CachedCrl>): Promise<CachedCrl> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), baseWaitMs)));
-    try {
-      const first = await Promise.race([made, late]);
-      if (first) return first;
-    } finally {
-      clearTimeout(timer);
-    }
+    const first = await within(made, baseWaitMs);
+    if (first) return first;
     made.catch((e: unknown) => deps.logger.error({ caId, err: e }, 'delta CRL signing failed'));
     const now = clock.now();
     const row = await store.crlDeltas.find(caId);
@@ -789,4 +777,15 @@ export function createCrlService(deps: CrlServiceDeps): CrlService & {
       return built;
     },
   };
+}
+
+/** `made`'s value if it settles within `ms` (wall time), else undefined (`made` goes on); its rejection is thrown */
+async function within<T>(made: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  try {
+    return await Promise.race([made, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
