@@ -51,7 +51,9 @@ export const SETTINGS: readonly Setting[] = [
     default: '<data dir>/master.key',
     kind: 'secret',
     group: 'general',
-    description: 'key-encryption key of software CA keys: base64 of 32 bytes (never stored in the database)',
+    description:
+      'key-encryption key of software CA keys: base64 of 32 bytes (never stored in the database); set but empty or ' +
+      'blank: refused at start-up (`kms.master_key_empty`, exit 2), never read as unset',
   },
   {
     key: 'publicUrl',
