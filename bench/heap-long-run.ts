@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { createAuthority, SYSTEM_ACTOR } from '@pkim/authority';
 import { buildCsr, parseDn, toPem } from '@pkim/core';
+import { createVaultBenchRole } from './pkim-serve';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** autocannon's API, as far as this script uses it (the package has no types) */
@@ -139,18 +140,7 @@ for (let i = 1; i <= 256; i++) {
   );
 }
 const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-const role = await fetch(`${base}/v1/pki/roles/web`, {
-  method: 'POST',
-  headers: { 'x-vault-token': token, 'content-type': 'application/json' },
-  body: JSON.stringify({
-    allowed_domains: 'example.test',
-    allow_subdomains: true,
-    max_ttl: '720h',
-    key_type: 'ec',
-    key_bits: 256,
-  }),
-});
-if (!role.ok) throw new Error(`Vault role: ${role.status} ${await role.text()}`);
+await createVaultBenchRole(base, token);
 
 const path = (u: string) => new URL(u).pathname;
 const signReq = {

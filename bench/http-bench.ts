@@ -55,6 +55,7 @@ import { pino } from 'pino';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { createAuthority, SYSTEM_ACTOR } from '@pkim/authority';
 import { buildCsr, parseDn, toPem } from '@pkim/core';
+import { createVaultBenchRole } from './pkim-serve';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -593,18 +594,7 @@ try {
   await waitUntilUp(`${cfsslBase}/api/v1/cfssl/info`, cfssl, 'cfssl serve');
 
   const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-  const role = await fetch(`${base}/v1/pki/roles/web`, {
-    method: 'POST',
-    headers: { 'x-vault-token': token, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      allowed_domains: 'example.test',
-      allow_subdomains: true,
-      max_ttl: '720h',
-      key_type: 'ec',
-      key_bits: 256,
-    }),
-  });
-  if (!role.ok) throw new Error(`Vault role: ${role.status} ${await role.text()}`);
+  await createVaultBenchRole(base, token);
 
   // one request of each kind by hand first: a benchmark of error answers would be worthless
   const targets: Record<string, Target> = {

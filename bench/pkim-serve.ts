@@ -37,3 +37,19 @@ export async function startPkimServe(dataDir: string, env: Record<string, string
     },
   };
 }
+
+/** the Vault role `web` the benches sign with (`pki/sign/web`): EC P-256 leaves under example.test, 720 h at most */
+export async function createVaultBenchRole(base: string, token: string): Promise<void> {
+  const role = await fetch(`${base}/v1/pki/roles/web`, {
+    method: 'POST',
+    headers: { 'x-vault-token': token, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      allowed_domains: 'example.test',
+      allow_subdomains: true,
+      max_ttl: '720h',
+      key_type: 'ec',
+      key_bits: 256,
+    }),
+  });
+  if (!role.ok) throw new Error(`Vault role: ${role.status} ${await role.text()}`);
+}
