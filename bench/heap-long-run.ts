@@ -20,9 +20,9 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { createAuthority, SYSTEM_ACTOR } from '@pkim/authority';
+import { createAuthority } from '@pkim/authority';
 import { buildCsr, parseDn, toPem } from '@pkim/core';
-import { createVaultBenchRole } from './pkim-serve';
+import { createVaultBenchRole, prepareBenchDataDir } from './pkim-serve';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** autocannon's API, as far as this script uses it (the package has no types) */
@@ -52,19 +52,10 @@ const { buildBundle } = (await import(join(ROOT, 'scripts/build.mjs'))) as {
 const bin = await buildBundle(buildDir);
 
 const dataDir = join(dir, 'data');
-const authority = await createAuthority({ dataDir, logger: pino({ level: 'silent' }) });
-const root = await authority.cas.create(
-  { name: 'heap-root', subject: 'CN=Heap Root CA', keyType: 'ec-p256' },
-  SYSTEM_ACTOR,
+const { root, token, spiffeToken } = await prepareBenchDataDir(
+  await createAuthority({ dataDir, logger: pino({ level: 'silent' }) }),
+  'heap',
 );
-const { token } = await authority.auth.createToken({ name: 'heap', role: 'admin' }, SYSTEM_ACTOR);
-await authority.vault.mounts.mount({ path: 'pki', ca: root.ca.id, maxLeaseTtl: '87600h' }, SYSTEM_ACTOR);
-await authority.spiffe.init({ trustDomain: 'heap.test' }, SYSTEM_ACTOR);
-const { token: spiffeToken } = await authority.auth.createToken(
-  { name: 'svid', role: 'operator', scopes: ['spiffe:sign'], resources: { spiffe: ['node/*'] } },
-  SYSTEM_ACTOR,
-);
-await authority.close();
 
 const server = spawn(
   process.execPath,

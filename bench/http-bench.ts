@@ -53,9 +53,9 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { pino } from 'pino';
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { createAuthority, SYSTEM_ACTOR } from '@pkim/authority';
+import { createAuthority } from '@pkim/authority';
 import { buildCsr, parseDn, toPem } from '@pkim/core';
-import { createVaultBenchRole } from './pkim-serve';
+import { createVaultBenchRole, prepareBenchDataDir } from './pkim-serve';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -449,19 +449,10 @@ try {
   const dataDir = join(dir, 'data');
   // the SPIFFE CA's key type is this authority's (spiffe.init below): its settings come from `env`, never process.env
   const spiffeEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('PKIM_SPIFFE_')));
-  const authority = await createAuthority({ dataDir, logger: pino({ level: 'silent' }), env: spiffeEnv });
-  const root = await authority.cas.create(
-    { name: 'bench-root', subject: 'CN=Bench Root CA', keyType: 'ec-p256' },
-    SYSTEM_ACTOR,
+  const { root, token, spiffeToken } = await prepareBenchDataDir(
+    await createAuthority({ dataDir, logger: pino({ level: 'silent' }), env: spiffeEnv }),
+    'bench',
   );
-  const { token } = await authority.auth.createToken({ name: 'bench', role: 'admin' }, SYSTEM_ACTOR);
-  await authority.vault.mounts.mount({ path: 'pki', ca: root.ca.id, maxLeaseTtl: '87600h' }, SYSTEM_ACTOR);
-  await authority.spiffe.init({ trustDomain: 'bench.test' }, SYSTEM_ACTOR);
-  const { token: spiffeToken } = await authority.auth.createToken(
-    { name: 'svid', role: 'operator', scopes: ['spiffe:sign'], resources: { spiffe: ['node/*'] } },
-    SYSTEM_ACTOR,
-  );
-  await authority.close();
 
   const logLevel = process.env.BENCH_LOG_LEVEL ?? 'warn';
   const serverStderr: 'inherit' | number = logLevel === 'warn' ? 'inherit' : openSync(join(dir, 'server.log'), 'w');

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { SYSTEM_ACTOR, type Authority } from '@pkim/authority';
 
 const PKIM = join(import.meta.dirname, '..', 'apps/cli/bin/pkim.mjs');
 
@@ -52,4 +53,25 @@ export async function createVaultBenchRole(base: string, token: string): Promise
     }),
   });
   if (!role.ok) throw new Error(`Vault role: ${role.status} ${await role.text()}`);
+}
+
+/**
+ * a data dir for the benches that drive `pkim serve`: an EC P-256 root `<name>-root`, an admin token, the Vault mount
+ * `pki` on the root, SPIFFE (trust domain `<name>.test`) and an operator token for `node/*` SVIDs; the authority closed
+ */
+export async function prepareBenchDataDir(authority: Authority, name: string) {
+  const title = name[0]!.toUpperCase() + name.slice(1);
+  const root = await authority.cas.create(
+    { name: `${name}-root`, subject: `CN=${title} Root CA`, keyType: 'ec-p256' },
+    SYSTEM_ACTOR,
+  );
+  const { token } = await authority.auth.createToken({ name, role: 'admin' }, SYSTEM_ACTOR);
+  await authority.vault.mounts.mount({ path: 'pki', ca: root.ca.id, maxLeaseTtl: '87600h' }, SYSTEM_ACTOR);
+  await authority.spiffe.init({ trustDomain: `${name}.test` }, SYSTEM_ACTOR);
+  const { token: spiffeToken } = await authority.auth.createToken(
+    { name: 'svid', role: 'operator', scopes: ['spiffe:sign'], resources: { spiffe: ['node/*'] } },
+    SYSTEM_ACTOR,
+  );
+  await authority.close();
+  return { root, token, spiffeToken };
 }
